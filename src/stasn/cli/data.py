@@ -1,0 +1,11 @@
+"""CLI commands of the `data` group (work in progress: filled in by the data work)."""
+
+from __future__ import annotations
+
+import typer
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    """Add this group's commands to `app`."""

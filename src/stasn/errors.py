@@ -1,0 +1,21 @@
+"""Exceptions that callers (the CLI, the HTTP service) catch and turn into one line of text."""
+
+from __future__ import annotations
+
+__all__ = ["StasnError", "DataError", "CheckpointError", "WeightsError"]
+
+
+class StasnError(Exception):
+    """Base class: the message is already written for an end user (names the file and what is wrong)."""
+
+
+class DataError(StasnError, ValueError):
+    """Bad or missing input data: a protocol line, a manifest row, an image that cannot be decoded."""
+
+
+class WeightsError(StasnError, ValueError):
+    """A weights file that cannot be read or does not fit the model."""
+
+
+class CheckpointError(StasnError, ValueError):
+    """A training checkpoint that cannot be read or lacks what stasn stores in it."""

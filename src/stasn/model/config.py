@@ -1,0 +1,132 @@
+"""``STASNConfig``: every size of the model in one place, loadable from YAML.
+
+The paper (Yang et al., CVPR 2019) fixes the architecture — ResNet-50 per frame + LSTM (TASM), a region attention
+module (RAM), a region CNN (SASM), binary cross-entropy on both heads and a weighted score fusion — but its exact
+numbers (T, K, region size, fusion weight, LSTM size, training stages) could not be obtained. Every default below
+marked "ours" is a choice of this project, not the paper's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["STASNConfig", "BACKBONES", "RAM_MODES", "ATTENTION_KINDS", "REGION_FUSIONS", "TEMPORAL_FUSIONS"]
+
+BACKBONES = ("resnet50", "resnet18", "mobilenet_v3_large", "mobilenet_v3_small")
+RAM_MODES = ("peaks", "learned")
+ATTENTION_KINDS = ("mean", "cam")
+REGION_FUSIONS = ("concat", "mean", "max")
+TEMPORAL_FUSIONS = ("mean", "max")
+
+
+@dataclass
+class STASNConfig:
+    """All model sizes. Field comments say where each default comes from."""
+
+    # --- backbones -----------------------------------------------------------------------------------------------
+    backbone: str = "resnet50"  # the paper's TASM backbone
+    sasm_backbone: str | None = None  # ours: None = same family as `backbone`, separate weights
+    pretrained: str | None = None  # None, a path to a torchvision state_dict, or "torchvision" (online download)
+    # --- clip and inputs -----------------------------------------------------------------------------------------
+    num_frames: int = 5  # T; ours (the paper's T unavailable)
+    input_size: int = 224  # TASM frame side in pixels; ours (ImageNet size)
+    highres_size: int = 448  # side of the high-resolution face crop RAM cuts from; ours (2x input_size)
+    # --- TASM ----------------------------------------------------------------------------------------------------
+    lstm_hidden: int = 512  # ours
+    lstm_layers: int = 1  # ours
+    lstm_bidirectional: bool = False  # ours: a causal model also serves streaming video
+    dropout: float = 0.2  # before each classifier; ours
+    # --- RAM -----------------------------------------------------------------------------------------------------
+    num_regions: int = 4  # K; ours
+    region_size: int = 112  # region box side in high-res pixels (1/4 of the face crop side); ours
+    region_output_size: int = 112  # side SASM sees, pixels; equal to region_size = no resampling; ours
+    ram_mode: str = "peaks"  # "peaks" (attention peaks + NMS) or "learned" (regressed centres); ours
+    attention: str = "mean"  # "mean" (channel mean of feature maps) or "cam" (spoof-class activation map); ours
+    nms_iou: float = 0.3  # peaks: two regions overlap at most this IoU (when K such regions exist); ours
+    ram_peak_supervision: float = 0.0  # learned: weight of a chamfer loss pulling centres to the peaks; ours
+    # --- SASM ----------------------------------------------------------------------------------------------------
+    region_fusion: str = "concat"  # over K regions: "concat" keeps which region said what; ours
+    temporal_fusion: str = "mean"  # over T frames; ours
+    # --- scores and losses ---------------------------------------------------------------------------------------
+    fusion_weight: float = 0.5  # lambda in spoof_score = lambda * p_TASM + (1 - lambda) * p_SASM; ours (equal)
+    tasm_loss_weight: float = 1.0  # ours
+    sasm_loss_weight: float = 1.0  # ours
+    frame_loss_weight: float = 0.0  # per-frame CE on TASM's frame head; used to train the "cam" attention; ours
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    @property
+    def sasm_backbone_name(self) -> str:
+        return self.sasm_backbone or self.backbone
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the field, the value and what is allowed."""
+        _choice("backbone", self.backbone, BACKBONES)
+        if self.sasm_backbone is not None:
+            _choice("sasm_backbone", self.sasm_backbone, BACKBONES)
+        _choice("ram_mode", self.ram_mode, RAM_MODES)
+        _choice("attention", self.attention, ATTENTION_KINDS)
+        _choice("region_fusion", self.region_fusion, REGION_FUSIONS)
+        _choice("temporal_fusion", self.temporal_fusion, TEMPORAL_FUSIONS)
+        for name in (
+            "num_frames",
+            "num_regions",
+            "input_size",
+            "highres_size",
+            "region_size",
+            "region_output_size",
+            "lstm_hidden",
+            "lstm_layers",
+        ):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.input_size < 32:
+            raise ValueError(f"input_size must be >= 32 (the backbones downsample 32x), got {self.input_size}")
+        if self.region_size > self.highres_size:
+            raise ValueError(
+                f"region_size ({self.region_size}) must fit inside the high-res crop (highres_size={self.highres_size})"
+            )
+        if not 0.0 <= self.fusion_weight <= 1.0:
+            raise ValueError(f"fusion_weight must be in [0, 1], got {self.fusion_weight}")
+        if not 0.0 <= self.nms_iou <= 1.0:
+            raise ValueError(f"nms_iou must be in [0, 1], got {self.nms_iou}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    # --- (de)serialisation -------------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any] | None, *, source: str = "config") -> STASNConfig:
+        """Build from a mapping; unknown keys are an error that lists the valid ones."""
+        values = dict(values or {})
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"{source}: unknown model key(s) {unknown}. Valid keys: {sorted(known)}")
+        return cls(**values)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> STASNConfig:
+        """Read the ``model:`` section of a YAML file (or the whole file when it has no such section)."""
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ValueError(f"{path}: cannot read YAML ({exc})") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a mapping at the top level")
+        section = data.get("model", data)
+        return cls.from_dict(section, source=str(path))
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"Unknown {name} {value!r}. Valid values are {{{', '.join(allowed)}}}.")
