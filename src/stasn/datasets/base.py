@@ -38,7 +38,8 @@ class Sample:
     device: str = ""  # capture device (phone, webcam, ...)
     protocol: str = ""
     fold: str = ""
-    is_image: bool = False  # a still image rather than a video
+    is_image: bool = False  # a still image (a one-frame video)
+    frame_paths: tuple[Path, ...] | None = None  # a video stored as ordered image files (NUAA sequences); path = first
     first_frames: int | None = None  # only the first N frames may be used (SiW protocol 1)
     meta: dict = field(default_factory=dict, compare=False, hash=False)  # anything else the dataset provides
 
