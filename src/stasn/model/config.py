@@ -15,7 +15,15 @@ from typing import Any
 
 import yaml
 
-__all__ = ["STASNConfig", "BACKBONES", "RAM_MODES", "ATTENTION_KINDS", "REGION_FUSIONS", "TEMPORAL_FUSIONS"]
+__all__ = [
+    "STASNConfig",
+    "coerce_numbers",
+    "BACKBONES",
+    "RAM_MODES",
+    "ATTENTION_KINDS",
+    "REGION_FUSIONS",
+    "TEMPORAL_FUSIONS",
+]
 
 BACKBONES = ("resnet50", "resnet18", "mobilenet_v3_large", "mobilenet_v3_small")
 RAM_MODES = ("peaks", "learned")
@@ -111,7 +119,7 @@ class STASNConfig:
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"{source}: unknown model key(s) {unknown}. Valid keys: {sorted(known)}")
-        return cls(**values)
+        return cls(**coerce_numbers(cls, values, source=source))
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> STASNConfig:
@@ -125,6 +133,25 @@ class STASNConfig:
             raise ValueError(f"{path}: expected a mapping at the top level")
         section = data.get("model", data)
         return cls.from_dict(section, source=str(path))
+
+
+def coerce_numbers(cls: type, values: dict[str, Any], *, source: str = "config") -> dict[str, Any]:
+    """Turn strings such as ``"1e-4"`` into floats for fields annotated ``float`` (YAML reads ``1e-4`` as text)."""
+    out = dict(values)
+    for f in dataclasses.fields(cls):
+        annotation = str(f.type)
+        value = out.get(f.name)
+        if annotation.startswith("float") and isinstance(value, (str, int)) and not isinstance(value, bool):
+            try:
+                out[f.name] = float(value)
+            except ValueError:
+                raise ValueError(f"{source}: {f.name} must be a number, got {value!r}") from None
+        elif annotation.startswith("int") and isinstance(value, str):
+            try:
+                out[f.name] = int(value)
+            except ValueError:
+                raise ValueError(f"{source}: {f.name} must be an integer, got {value!r}") from None
+    return out
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:

@@ -1,0 +1,236 @@
+"""Experiment configuration: one YAML file with ``model``, ``data``, ``synth`` and ``train`` sections.
+
+``stasn train --config configs/oulu_p1.yaml train.lr=3e-4 model.backbone=resnet18`` reads the file, then applies
+``key=value`` overrides (dotted paths; values parsed as YAML, so ``1e-4``, ``true``, ``[a, b]`` work). Unknown keys are
+errors that list the valid ones. Defaults marked "ours" are this project's choices, not the paper's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stasn.model.config import STASNConfig, coerce_numbers
+from stasn.model.stasn import STAGES
+
+__all__ = [
+    "ExperimentConfig",
+    "DataConfig",
+    "PrepareConfig",
+    "SynthConfig",
+    "TrainConfig",
+    "StageSpec",
+    "load_experiment",
+    "apply_overrides",
+]
+
+
+@dataclass
+class PrepareConfig:
+    """How to build the crop cache when it does not exist yet (``stasn prepare`` arguments)."""
+
+    dataset: str | None = None  # adapter name, e.g. "oulu-npu"; None = the cache must already exist
+    root: str | None = None  # dataset root folder
+    protocol: str | None = None
+    fold: str | None = None
+    detector: str = "haar"  # "haar", "yunet:/path/face_detection_yunet.onnx", "ssd:/path.pb,/path.pbtxt"
+    frames_per_video: int = 10  # ours: enough for two clips of T=5
+    workers: int = 2
+
+
+@dataclass
+class DataConfig:
+    cache: str = "runs/cache"  # the face-crop cache (made by `stasn prepare` / `stasn synth`)
+    prepare: PrepareConfig = field(default_factory=PrepareConfig)
+    batch_size: int = 8
+    num_workers: int = 2
+    balance: bool = True  # sample live and spoof clips equally often in training; ours
+    eval_clips_per_video: int = 2  # clips scored per dev/test video; their scores are averaged; ours
+
+
+@dataclass
+class SynthConfig:
+    """Synthesized attacks made on the fly from live training clips (the paper's "data" claim)."""
+
+    fraction: float = 0.0  # share of live training clips turned into attacks; 0 = train without synthetic data
+    kinds: list[str] = field(default_factory=lambda: ["replay", "print"])
+    weights: list[float] | None = None  # relative frequency of each kind; None = equal
+
+
+@dataclass
+class StageSpec:
+    stage: str  # "tasm" | "sasm" | "joint"
+    epochs: int
+
+
+@dataclass
+class TrainConfig:
+    stages: list[StageSpec] = field(
+        default_factory=lambda: [StageSpec("tasm", 2), StageSpec("sasm", 1), StageSpec("joint", 2)]
+    )  # ours: TASM first, then SASM on RAM's regions with TASM frozen, then everything
+    lr: float = 1e-4  # AdamW; ours
+    weight_decay: float = 1e-4
+    warmup_steps: int = 0
+    precision: str = "32-true"  # "bf16-mixed" on GPUs; passed to Lightning
+    accelerator: str = "auto"
+    devices: Any = "auto"  # GPUs per node; DDP is used when > 1
+    num_nodes: int = 1
+    strategy: str = "auto"  # "ddp" for several GPUs or nodes
+    compile: bool = False  # torch.compile the backbones
+    channels_last: bool = False
+    deterministic: bool = False
+    limit_train_batches: Any = None  # int (batches) or float (fraction) per epoch; None = all
+    limit_val_batches: Any = None
+    monitor: str = "acer"  # dev metric that picks the best checkpoint: "acer" or "eer" (lower is better)
+    criterion: str = "eer"  # how the dev threshold is chosen: "eer" | "bpcer20" | "bpcer10" | "bpcer100"
+    log_every_n_steps: int = 10
+    gradient_clip_val: float | None = 1.0
+
+
+@dataclass
+class ExperimentConfig:
+    name: str = "stasn"
+    output_dir: str = "runs"  # runs/<name>/ gets checkpoints, logs, scores and the report
+    seed: int = 0
+    model: STASNConfig = field(default_factory=STASNConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    synth: SynthConfig = field(default_factory=SynthConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.output_dir) / self.name
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def validate(self) -> None:
+        self.model.validate()
+        if not self.train.stages:
+            raise ValueError("train.stages is empty; give at least one {stage, epochs}")
+        for spec in self.train.stages:
+            if spec.stage not in STAGES:
+                raise ValueError(f"Unknown stage {spec.stage!r} in train.stages. Valid values are {set(STAGES)}.")
+            if spec.epochs < 0:
+                raise ValueError(f"train.stages: epochs must be >= 0, got {spec.epochs} for {spec.stage}")
+        if self.train.monitor not in ("acer", "eer"):
+            raise ValueError(f"train.monitor must be 'acer' or 'eer', got {self.train.monitor!r}")
+        if self.train.criterion not in ("eer", "bpcer20", "bpcer10", "bpcer100"):
+            raise ValueError(f"train.criterion must be eer, bpcer20, bpcer10 or bpcer100, got {self.train.criterion!r}")
+        if not 0.0 <= self.synth.fraction <= 1.0:
+            raise ValueError(f"synth.fraction must be in [0, 1], got {self.synth.fraction}")
+        for kind in self.synth.kinds:
+            if kind not in ("replay", "print"):
+                raise ValueError(f"synth.kinds: unknown kind {kind!r}. Valid values are {{replay, print}}.")
+
+
+def _build(cls: type, values: Any, where: str) -> Any:
+    """Build dataclass ``cls`` from a mapping, recursing into nested dataclass fields; unknown keys are errors."""
+    if dataclasses.is_dataclass(values):
+        return values
+    if values is None:
+        values = {}
+    if not isinstance(values, dict):
+        raise ValueError(f"{where}: expected a mapping, got {values!r}")
+    if cls is STASNConfig:
+        return STASNConfig.from_dict(values, source=where)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {unknown}. Valid keys: {sorted(fields)}")
+    kwargs = {}
+    for name, value in values.items():
+        nested = _NESTED.get((cls, name))
+        if nested is StageSpec:
+            if not isinstance(value, list):
+                raise ValueError(f"{where}.{name}: expected a list of {{stage, epochs}}, got {value!r}")
+            kwargs[name] = [_build(StageSpec, v, f"{where}.{name}[{i}]") for i, v in enumerate(value)]
+        elif nested is not None:
+            kwargs[name] = _build(nested, value, f"{where}.{name}")
+        else:
+            kwargs[name] = value
+    try:
+        return cls(**coerce_numbers(cls, kwargs, source=where))
+    except TypeError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
+_NESTED: dict[tuple[type, str], type] = {
+    (ExperimentConfig, "model"): STASNConfig,
+    (ExperimentConfig, "data"): DataConfig,
+    (ExperimentConfig, "synth"): SynthConfig,
+    (ExperimentConfig, "train"): TrainConfig,
+    (DataConfig, "prepare"): PrepareConfig,
+    (TrainConfig, "stages"): StageSpec,
+}
+
+
+def apply_overrides(values: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``a.b.c=value`` strings to a nested dict (values parsed as YAML). Returns a new dict."""
+    import copy
+
+    result = copy.deepcopy(values)
+    for item in overrides:
+        if "=" not in item:
+            raise ValueError(f"override {item!r} is not key=value (e.g. train.lr=3e-4)")
+        key, text = item.split("=", 1)
+        parts = key.strip().split(".")
+        node = result
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"override {item!r}: {part!r} is not a section")
+        node[parts[-1]] = yaml.safe_load(text)
+    return result
+
+
+def _merge(into: dict[str, Any], new: dict[str, Any]) -> None:
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def load_experiment(
+    paths: str | Path | list[str | Path] | None = None,
+    overrides: list[str] | None = None,
+    base: dict[str, Any] | None = None,
+) -> ExperimentConfig:
+    """Read one or more experiment YAML files (later ones update earlier ones, section by section), starting from
+    ``base``; apply ``key=value`` overrides; validate.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: unreadable YAML, unknown keys, or invalid values (the message names the file and key).
+    """
+    import copy
+
+    if paths is None:
+        paths = []
+    elif not isinstance(paths, list):
+        paths = [paths]
+    values: dict[str, Any] = copy.deepcopy(base or {})
+    source = ", ".join(str(p) for p in paths) or "config"
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: config file not found")
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{path}: expected a mapping at the top level")
+        _merge(values, loaded)
+    values = apply_overrides(values, overrides or [])
+    try:
+        config = _build(ExperimentConfig, values, source)
+        config.validate()
+    except ValueError as exc:
+        message = str(exc)
+        raise ValueError(message if message.startswith(source) else f"{source}: {message}") from None
+    return config
