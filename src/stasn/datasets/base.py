@@ -12,15 +12,34 @@ Label polarity is the same everywhere: ``label`` 0 = live (bona fide), 1 = spoof
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import dataclasses
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from stasn.labels import AttackType
 
-__all__ = ["Sample", "FaceAnnotations", "DatasetAdapter", "SPLITS", "check_choice", "resolve_root"]
+__all__ = [
+    "Sample",
+    "FaceAnnotations",
+    "DatasetAdapter",
+    "SPLITS",
+    "DEFAULT_DEV_FRACTION",
+    "check_choice",
+    "resolve_root",
+    "as_choice",
+    "check_split",
+    "check_dev_fraction",
+    "dev_subjects",
+    "move_subjects_to_dev",
+    "select_split",
+    "read_list_file",
+]
 
 SPLITS = ("train", "dev", "test")
+# Ours, not any dataset's: the share of TRAIN subjects moved to a "dev" split for datasets that ship no dev split, so
+# a decision threshold can be fixed without looking at test data.
+DEFAULT_DEV_FRACTION = 0.2
 
 
 @dataclass(frozen=True)
@@ -63,6 +82,7 @@ class DatasetAdapter(Sequence[Sample]):
     """Base class: subclasses fill ``self.samples`` in ``__init__`` and may override :meth:`annotations`."""
 
     name: str = ""
+    protocols: tuple[str, ...] = ()  # valid ``protocol`` values; the first is the default
     samples: list[Sample]
 
     def __len__(self) -> int:
@@ -101,3 +121,65 @@ def resolve_root(root: str | Path, dataset: str, must_contain: Sequence[str]) ->
         if not (root / name).exists():
             raise FileNotFoundError(f"{root / name}: missing; is {root} the {dataset} root (expected {name} in it)?")
     return root
+
+
+def as_choice(value: object) -> str | None:
+    """``3 -> '3'``, ``'3' -> '3'``, ``None -> None``: protocols and folds are compared as strings."""
+    return None if value is None else str(value).strip()
+
+
+def check_split(dataset: str, split: str | None, *, has_dev: bool = True) -> str | None:
+    """Validate ``split`` (``None`` = every split); ``has_dev=False`` means this configuration has no dev split."""
+    if split is None:
+        return None
+    check_choice(dataset, "split", split, SPLITS)
+    if split == "dev" and not has_dev:
+        raise ValueError(
+            f"{dataset} has no dev split when dev_fraction=0; use dev_fraction > 0 or split='train'/'test'"
+        )
+    return split
+
+
+def check_dev_fraction(dev_fraction: float) -> float:
+    """``dev_fraction`` must be in [0, 1)."""
+    if not 0.0 <= float(dev_fraction) < 1.0:
+        raise ValueError(f"dev_fraction must be >= 0 and < 1, got {dev_fraction!r}")
+    return float(dev_fraction)
+
+
+def dev_subjects(subjects: Iterable[str], dev_fraction: float) -> frozenset[str]:
+    """Pick ``round(n * dev_fraction)`` of ``n`` subjects, evenly spread over their sorted ids (deterministic).
+
+    At least one subject is picked when ``dev_fraction > 0`` and at least one is always left for training.
+    Example: 9 subjects ``0001..0009`` with ``dev_fraction=0.2`` give ``{'0003', '0007'}``.
+    """
+    ordered = sorted(set(subjects))
+    n = len(ordered)
+    if dev_fraction <= 0 or n < 2:
+        return frozenset()
+    n_dev = min(max(1, round(n * dev_fraction)), n - 1)
+    return frozenset(ordered[int((i + 0.5) * n / n_dev)] for i in range(n_dev))
+
+
+def move_subjects_to_dev(samples: list[Sample], dev_fraction: float) -> list[Sample]:
+    """Return ``samples`` with every TRAIN sample of the :func:`dev_subjects` of the train subjects moved to "dev"."""
+    chosen = dev_subjects((s.subject for s in samples if s.split == "train"), dev_fraction)
+    return [dataclasses.replace(s, split="dev") if s.split == "train" and s.subject in chosen else s for s in samples]
+
+
+def select_split(samples: Iterable[Sample], split: str | None) -> list[Sample]:
+    """Keep the samples of one split (``None`` keeps all)."""
+    return [s for s in samples if split is None or s.split == split]
+
+
+def read_list_file(path: Path) -> list[tuple[int, str]]:
+    """Non-empty lines of a dataset's list/protocol file as ``(line_number, text)``, 1-based, stripped.
+
+    Accepts CRLF and a UTF-8 BOM (several datasets were made on Windows). A missing file raises
+    ``FileNotFoundError`` naming it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: protocol/list file not found")
+    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    return [(number, line.strip()) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
