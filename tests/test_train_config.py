@@ -1,0 +1,64 @@
+"""Experiment configs: layering, overrides, validation; the stage schedule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stasn.train.config import load_experiment
+from stasn.train.stages import StageSchedule, stage_for_epoch
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+@pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_config_loads(path):
+    config = load_experiment([path])
+    assert config.model.num_frames >= 1
+
+
+def test_layered_configs_and_overrides():
+    config = load_experiment([CONFIGS / "oulu_p1.yaml", CONFIGS / "fast.yaml", CONFIGS / "with_synth.yaml"],
+                             ["train.lr=3e-4", "train.stages=[{stage: joint, epochs: 1}]", "data.prepare.fold=2"])
+    assert config.model.backbone == "resnet18"  # fast.yaml
+    assert config.model.num_regions == 4  # kept from oulu_p1.yaml
+    assert config.synth.fraction == pytest.approx(0.3)
+    assert config.train.lr == pytest.approx(3e-4)  # "3e-4" is text to YAML; numbers are coerced
+    assert [(s.stage, s.epochs) for s in config.train.stages] == [("joint", 1)]
+    assert config.data.prepare.fold == 2
+    assert config.run_dir == Path("runs/oulu_p1")
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("train.lrr=1", r"unknown key\(s\) \['lrr'\]"),
+        ("model.num_frame=3", r"unknown model key\(s\) \['num_frame'\]"),
+        ("train.stages=[{stage: all, epochs: 1}]", "Unknown stage 'all'"),
+        ("synth.fraction=2", r"synth.fraction must be in \[0, 1\]"),
+        ("train.lr=fast", "lr must be a number, got 'fast'"),
+        ("train.monitor=auc", "train.monitor must be 'acer' or 'eer'"),
+        ("lr", "is not key=value"),
+    ],
+)
+def test_bad_overrides_fail_clearly(override, message):
+    with pytest.raises(ValueError, match=message):
+        load_experiment([CONFIGS / "_base.yaml"], [override])
+
+
+def test_missing_and_malformed_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.yaml: config file not found"):
+        load_experiment([tmp_path / "nope.yaml"])
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: [unclosed\n")
+    with pytest.raises(ValueError, match="bad.yaml: not valid YAML"):
+        load_experiment([bad])
+
+
+def test_stage_for_epoch_walks_the_schedule():
+    stages = [("tasm", 2), ("sasm", 1), ("joint", 2)]
+    assert [stage_for_epoch(stages, e) for e in range(6)] == ["tasm", "tasm", "sasm", "joint", "joint", "joint"]
+    assert StageSchedule(stages + [("joint", 0)]).total_epochs == 5
+    with pytest.raises(ValueError, match="no training stage"):
+        StageSchedule([("tasm", 0)])
