@@ -9,6 +9,7 @@ marked "ours" is a choice of this project, not the paper's.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,12 @@ class STASNConfig:
         if self.region_size > self.highres_size:
             raise ValueError(
                 f"region_size ({self.region_size}) must fit inside the high-res crop (highres_size={self.highres_size})"
+            )
+        cells = math.ceil(self.input_size / 32) ** 2  # RAM's candidates: one per cell of the 32x-downsampled map
+        if self.num_regions > cells:
+            raise ValueError(
+                f"num_regions={self.num_regions} exceeds the {cells} feature-map cells of a {self.input_size}px input "
+                f"(the backbones downsample 32x); lower num_regions or raise input_size"
             )
         if not 0.0 <= self.fusion_weight <= 1.0:
             raise ValueError(f"fusion_weight must be in [0, 1], got {self.fusion_weight}")

@@ -25,6 +25,8 @@ def _column(batch: dict[str, Any], key: str, n: int, default: Any = "") -> list[
     if value is None:
         return [default] * n
     if isinstance(value, torch.Tensor):
+        if value.dim() > 1:  # per-frame values (B, T): the clip is named by its first frame
+            value = value[:, 0]
         return value.tolist()
     return list(value)
 

@@ -1,0 +1,216 @@
+"""``train_experiment``: the whole training job — cache, data, staged fit, dev threshold, test scores and report.
+
+Output folder ``<output_dir>/<name>/``::
+
+    checkpoints/best.ckpt  checkpoints/last.ckpt    model + config + crop sizes + dev threshold
+    logs/                                          CSV metrics;  tb/  TensorBoard
+    scores/dev.csv  scores/test.csv                one row per scored clip (stasn.evaluate score-file format)
+    report/report.md  report/report.html           test metrics at the dev threshold, curves, RAM regions
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+import yaml
+
+from stasn.data.manifest import MANIFEST_NAME, CacheInfo, read_cache_info
+from stasn.errors import DataError
+from stasn.fileio import write_text_atomic
+from stasn.train.config import ExperimentConfig
+from stasn.train.stages import StageSchedule
+from stasn.train.system import STASNSystem
+
+__all__ = ["TrainResult", "train_experiment", "resolve_resume"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    best_checkpoint: Path
+    last_checkpoint: Path
+    threshold: float | None
+    dev_metrics: dict[str, float]
+    test_metrics: dict[str, Any]
+    report_dir: Path | None
+
+
+def resolve_resume(resume: str | Path | None, run_dir: Path) -> Path | None:
+    """``None``: start fresh; ``"auto"``: ``<run>/checkpoints/last.ckpt`` if present; else that path (must exist)."""
+    if resume is None:
+        return None
+    if str(resume) == "auto":
+        last = run_dir / "checkpoints" / "last.ckpt"
+        return last if last.is_file() else None
+    path = Path(resume)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: checkpoint to resume from not found")
+    return path
+
+
+def _ensure_cache(config: ExperimentConfig) -> CacheInfo:
+    """Prepare the cache when it is missing and a dataset is configured; check its crop sizes fit the model."""
+    cache = Path(config.data.cache)
+    prep = config.data.prepare
+    if not (cache / MANIFEST_NAME).is_file():
+        if prep.dataset is None:
+            raise FileNotFoundError(
+                f"{cache / MANIFEST_NAME}: no crop cache; run `stasn prepare` first or set data.prepare.dataset/root"
+            )
+        from stasn.data.prepare import prepare_dataset
+
+        log.info("preparing %s (%s protocol %s) into %s", prep.dataset, prep.root, prep.protocol, cache)
+        prepare_dataset(
+            dataset=prep.dataset,
+            root=prep.root,
+            protocol=prep.protocol,
+            fold=prep.fold,
+            out=cache,
+            detector=prep.detector,
+            frames_per_video=prep.frames_per_video,
+            workers=prep.workers,
+            cache_info=CacheInfo(face_size=config.model.input_size, highres_size=config.model.highres_size),
+        )
+    info = read_cache_info(cache)
+    if info.face_size != config.model.input_size or info.highres_size != config.model.highres_size:
+        raise DataError(
+            f"{cache}: crops are {info.face_size}/{info.highres_size} px but the model expects "
+            f"input_size={config.model.input_size}/highres_size={config.model.highres_size}; re-prepare or change model"
+        )
+    return info
+
+
+def _datamodule(config: ExperimentConfig):
+    from stasn.data.datamodule import CacheDataModule
+
+    synth_transform = None
+    if config.synth.fraction > 0:
+        from stasn.synth import SynthesizeAttack
+
+        synth_transform = SynthesizeAttack(kinds=tuple(config.synth.kinds), weights=config.synth.weights)
+    return CacheDataModule(
+        config.data.cache,
+        num_frames=config.model.num_frames,
+        batch_size=config.data.batch_size,
+        num_workers=config.data.num_workers,
+        balance=config.data.balance,
+        synth_transform=synth_transform,
+        synth_fraction=config.synth.fraction,
+        eval_clips_per_video=config.data.eval_clips_per_video,
+        seed=config.seed,
+    )
+
+
+def _strategy(config: ExperimentConfig) -> str:
+    # Staged training freezes parts of the model, so DDP must tolerate parameters without gradients.
+    return "ddp_find_unused_parameters_true" if config.train.strategy == "ddp" else config.train.strategy
+
+
+def build_trainer(
+    config: ExperimentConfig, *, callbacks: list[L.Callback] | None = None, enable_progress_bar: bool = True
+) -> tuple[L.Trainer, L.pytorch.callbacks.ModelCheckpoint]:
+    """A Lightning ``Trainer`` configured from ``config.train`` (stages, checkpoints, CSV + TensorBoard logs)."""
+    from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    run_dir = config.run_dir
+    train = config.train
+    stages = StageSchedule([(s.stage, s.epochs) for s in train.stages])
+    checkpoint = ModelCheckpoint(
+        dirpath=run_dir / "checkpoints",
+        filename="best",
+        monitor=f"dev/{train.monitor}",
+        mode="min",
+        save_top_k=1,
+        enable_version_counter=False,
+    )
+    # A separate unmonitored callback keeps last.ckpt current every epoch: Lightning's save_last only writes when
+    # the monitored checkpoint improved, which would make --resume lose epochs.
+    last = ModelCheckpoint(
+        dirpath=run_dir / "checkpoints", filename="last", monitor=None, save_top_k=1, enable_version_counter=False
+    )
+    loggers = [CSVLogger(run_dir, name="logs", version=""), TensorBoardLogger(run_dir, name="tb", version="")]
+    trainer = L.Trainer(
+        max_epochs=stages.total_epochs,
+        accelerator=train.accelerator,
+        devices=train.devices,
+        num_nodes=train.num_nodes,
+        strategy=_strategy(config),
+        precision=train.precision,
+        deterministic=train.deterministic,
+        limit_train_batches=train.limit_train_batches,
+        limit_val_batches=train.limit_val_batches,
+        log_every_n_steps=train.log_every_n_steps,
+        gradient_clip_val=train.gradient_clip_val,
+        default_root_dir=run_dir,
+        logger=loggers,
+        callbacks=[stages, checkpoint, last, *(callbacks or [])],
+        num_sanity_val_steps=0,
+        enable_progress_bar=enable_progress_bar,
+        enable_model_summary=False,
+    )
+    return trainer, checkpoint
+
+
+def train_experiment(
+    config: ExperimentConfig,
+    *,
+    resume: str | Path | None = None,
+    evaluate_test: bool = True,
+    enable_progress_bar: bool = True,
+) -> TrainResult:
+    """Run the configured training, then score dev and test with the best checkpoint and write the report.
+
+    Args:
+        config: the experiment.
+        resume: ``None`` (fresh), ``"auto"`` (continue ``last.ckpt`` if there is one) or a checkpoint path.
+        evaluate_test: score the test split and write the report at the end.
+    """
+    config.validate()
+    run_dir = config.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    if config.train.deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    cache_info = _ensure_cache(config)
+    datamodule = _datamodule(config)
+    system = STASNSystem(
+        config.model.to_dict(),
+        dataclasses.asdict(cache_info),
+        lr=config.train.lr,
+        weight_decay=config.train.weight_decay,
+        warmup_steps=config.train.warmup_steps,
+        criterion=config.train.criterion,
+        channels_last=config.train.channels_last,
+        compile=config.train.compile,
+    )
+    trainer, checkpoint_cb = build_trainer(config, enable_progress_bar=enable_progress_bar)
+    trainer.fit(system, datamodule=datamodule, ckpt_path=resolve_resume(resume, run_dir))
+    best = Path(checkpoint_cb.best_model_path) if checkpoint_cb.best_model_path else run_dir / "checkpoints/last.ckpt"
+    last = run_dir / "checkpoints" / "last.ckpt"
+    result = TrainResult(run_dir, best, last, system.threshold, dict(system.dev_metrics), {}, None)
+    if evaluate_test and trainer.is_global_zero:
+        from stasn.train.testing import evaluate_checkpoint
+
+        outcome = evaluate_checkpoint(
+            best,
+            cache=config.data.cache,
+            out_dir=run_dir,
+            batch_size=config.data.batch_size,
+            num_workers=config.data.num_workers,
+            clips_per_video=config.data.eval_clips_per_video,
+            title=config.name,
+        )
+        result.threshold = outcome.threshold
+        result.test_metrics = outcome.test_metrics
+        result.report_dir = outcome.report_dir
+    return result

@@ -1,0 +1,96 @@
+"""End to end: a tiny STASN trained through every stage on a tiny cache; resume; scores and report; checkpoints."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from stasn.errors import CheckpointError
+from stasn.evaluate.scores import read_scores
+from stasn.train.checkpoint import load_checkpoint
+from stasn.train.config import load_experiment
+from stasn.train.run import train_experiment
+from tiny_cache import make_tiny_cache
+
+TINY_MODEL = {
+    "backbone": "resnet18",
+    "num_frames": 2,
+    "input_size": 64,
+    "highres_size": 128,
+    "num_regions": 2,
+    "region_size": 32,
+    "region_output_size": 32,
+    "lstm_hidden": 8,
+}
+
+
+def tiny_experiment(tmp_path, **train):
+    cache = make_tiny_cache(tmp_path / "cache", face_size=64, highres_size=128)
+    base = {
+        "name": "tiny",
+        "output_dir": str(tmp_path / "runs"),
+        "seed": 0,
+        "model": TINY_MODEL,
+        "data": {"cache": str(cache), "batch_size": 4, "num_workers": 0, "eval_clips_per_video": 2},
+        "train": {
+            "stages": [{"stage": "tasm", "epochs": 1}, {"stage": "sasm", "epochs": 1}, {"stage": "joint", "epochs": 1}],
+            "lr": 1e-3,
+            "log_every_n_steps": 1,
+            **train,
+        },
+    }
+    return load_experiment(None, base=base)
+
+
+@pytest.mark.slow
+def test_tiny_run_every_stage_checkpoint_resume_scores_report(tmp_path):
+    config = tiny_experiment(tmp_path)
+    result = train_experiment(config, enable_progress_bar=False)
+    run = config.run_dir
+    assert result.best_checkpoint.is_file() and result.last_checkpoint.is_file()
+    assert (run / "logs" / "metrics.csv").is_file()
+    assert (run / "report" / "report.html").is_file() and (run / "report" / "report.md").is_file()
+    test_rows = read_scores(run / "scores" / "test.csv")
+    assert {r.label for r in test_rows} == {0, 1}
+    assert any(r.status == "no_face" and math.isnan(r.spoof_score) for r in test_rows), "failure kept as no_face"
+    assert result.threshold is not None and math.isfinite(result.threshold)
+
+    # every stage ran: the schedule logs the stage index per epoch
+    metrics = (run / "logs" / "metrics.csv").read_text()
+    assert "stage_index" in metrics
+
+    # checkpoint round trip keeps the config and the dev threshold
+    loaded = load_checkpoint(result.last_checkpoint)
+    assert loaded.config.backbone == "resnet18" and loaded.config.num_frames == 2
+    assert loaded.threshold is not None and loaded.threshold_criterion == "eer"
+    assert loaded.cache_info.face_size == 64
+
+    # resume: one more joint epoch continues from last.ckpt (epoch counter carries on)
+    longer = tiny_experiment(
+        tmp_path,
+        stages=[{"stage": "tasm", "epochs": 1}, {"stage": "sasm", "epochs": 1}, {"stage": "joint", "epochs": 2}],
+    )
+    before = torch.load(result.last_checkpoint, weights_only=False)["epoch"]
+    train_experiment(longer, resume="auto", evaluate_test=False, enable_progress_bar=False)
+    after = torch.load(longer.run_dir / "checkpoints" / "last.ckpt", weights_only=False)["epoch"]
+    assert after == before + 1
+
+
+def test_corrupted_checkpoint_fails_clearly(tmp_path):
+    path = tmp_path / "broken.ckpt"
+    path.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError, match=r"broken\.ckpt: cannot read checkpoint"):
+        load_checkpoint(path)
+    torch.save({"state_dict": {}}, path)
+    with pytest.raises(CheckpointError, match=r"broken\.ckpt: not a stasn checkpoint"):
+        load_checkpoint(path)
+
+
+def test_resume_from_missing_checkpoint_fails(tmp_path):
+    from stasn.train.run import resolve_resume
+
+    with pytest.raises(FileNotFoundError, match="nope.ckpt: checkpoint to resume from not found"):
+        resolve_resume(tmp_path / "nope.ckpt", tmp_path)
+    assert resolve_resume("auto", tmp_path) is None
