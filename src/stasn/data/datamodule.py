@@ -1,0 +1,165 @@
+"""``CacheDataModule``: train/val/test dataloaders of :class:`~stasn.data.clips.ClipDataset` over one cache.
+
+Splits: train = ``"train"``, val = ``"dev"``, test = ``"test"`` (as ``stasn prepare`` stored them). Training clips
+get a random start, mild augmentation, optional live/spoof balancing and optional on-the-fly attack synthesis;
+val/test clips are fixed (``eval_clips_per_video`` per video) and never augmented or synthesized.
+
+    dm = CacheDataModule("cache/oulu_p1", num_frames=8, batch_size=4, balance=True)
+    trainer.fit(system, datamodule=dm)
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import cv2
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, WeightedRandomSampler
+
+from stasn.data.augment import ClipAugment
+from stasn.data.clips import ClipDataset, SynthTransform, balance_weights
+from stasn.data.manifest import ManifestRow, read_manifest
+
+__all__ = ["CacheDataModule"]
+
+log = logging.getLogger(__name__)
+
+
+def _worker_init(worker_id: int) -> None:
+    # Each DataLoader worker is one process per core; OpenCV's own thread pool would only compete with them.
+    cv2.setNumThreads(1)
+
+
+class CacheDataModule(L.LightningDataModule):
+    """Clips of a face-crop cache for Lightning.
+
+    Args:
+        cache_dir: the cache folder written by ``stasn prepare`` (and ``stasn synth``).
+        num_frames: frames per clip ``T``.
+        batch_size: clips per batch.
+        num_workers: DataLoader worker processes.
+        balance: draw training clips with a ``WeightedRandomSampler`` so live and spoof are equally likely after
+            synthesis (:func:`~stasn.data.clips.balance_weights`); otherwise shuffle.
+        synth_transform: ``(highres_frames, rng) -> (frames, attack_type, params)`` applied to live training clips
+            with probability ``synth_fraction`` (e.g. a ``stasn.synth`` transform).
+        synth_fraction: probability of synthesizing an attack from a live training clip.
+        augment: ``True`` for :class:`~stasn.data.augment.ClipAugment` defaults, a ``ClipAugment``, or ``False``.
+        eval_clips_per_video: fixed clips per video for val/test.
+        frame_stride: step between clip frames, in cached frames.
+        prepare: keyword arguments of :func:`stasn.data.prepare.prepare_dataset` (``dataset``, ``root``, ...);
+            when given, ``prepare_data`` builds/completes the cache first (resumable, so cheap when done).
+        pin_memory: passed to the DataLoaders (useful on GPU).
+        seed: seeds the order in which training clips are drawn (shuffle or weighted sampler). Random starts,
+            augmentation and synthesis draw from torch's RNG, which ``seed_everything`` and the workers seed.
+    """
+
+    def __init__(
+        self,
+        cache_dir: str | Path,
+        num_frames: int = 8,
+        batch_size: int = 4,
+        num_workers: int = 2,
+        *,
+        balance: bool = False,
+        synth_transform: SynthTransform | None = None,
+        synth_fraction: float = 0.0,
+        augment: bool | ClipAugment = True,
+        eval_clips_per_video: int = 4,
+        frame_stride: int = 1,
+        prepare: dict | None = None,
+        pin_memory: bool = False,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.cache_dir = Path(cache_dir)
+        self.num_frames, self.batch_size, self.num_workers = num_frames, batch_size, num_workers
+        self.balance, self.synth_transform, self.synth_fraction = balance, synth_transform, synth_fraction
+        self.augment = ClipAugment() if augment is True else (augment or None)
+        self.eval_clips_per_video, self.frame_stride = eval_clips_per_video, frame_stride
+        self.prepare, self.pin_memory, self.seed = prepare, pin_memory, seed
+        self.train_set: ClipDataset | None = None
+        self.val_set: ClipDataset | None = None
+        self.test_set: ClipDataset | None = None
+        self._rows: list[ManifestRow] | None = None
+
+    def prepare_data(self) -> None:
+        """Build or complete the cache when ``prepare`` was given (one process; assigns no state)."""
+        if self.prepare:
+            from stasn.data.prepare import prepare_dataset
+
+            prepare_dataset(out=self.cache_dir, **self.prepare)
+
+    def setup(self, stage: str | None = None) -> None:
+        """Build the datasets this stage needs (``fit``: train + val; ``validate``: val; ``test``/``predict``: test)."""
+        if self._rows is None:
+            self._rows = read_manifest(self.cache_dir)  # once for all splits
+        if stage in (None, "fit") and self.train_set is None:
+            self.train_set = ClipDataset(
+                self.cache_dir,
+                "train",
+                self.num_frames,
+                random_start=True,
+                frame_stride=self.frame_stride,
+                augment=self.augment,
+                synth_transform=self.synth_transform,
+                synth_fraction=self.synth_fraction,
+                rows=self._rows,
+            )
+            if len(self.train_set) == 0:
+                raise ValueError(f"{self.cache_dir}: no usable train clips; was the train split prepared?")
+        if stage in (None, "fit", "validate") and self.val_set is None:
+            self.val_set = self._eval_set("dev")
+        if stage in (None, "test", "predict") and self.test_set is None:
+            self.test_set = self._eval_set("test")
+
+    def _eval_set(self, split: str) -> ClipDataset:
+        dataset = ClipDataset(
+            self.cache_dir,
+            split,
+            self.num_frames,
+            clips_per_video=self.eval_clips_per_video,
+            frame_stride=self.frame_stride,
+            rows=self._rows,
+        )
+        if len(dataset) == 0:
+            log.warning("%s: no usable %s clips; that loop will be empty", self.cache_dir, split)
+        return dataset
+
+    def train_dataloader(self) -> DataLoader:
+        assert self.train_set is not None, "call setup('fit') first"
+        generator = None if self.seed is None else torch.Generator().manual_seed(self.seed)
+        if not self.balance:
+            return self._loader(self.train_set, shuffle=True, generator=generator)
+        weights = balance_weights(self.train_set.labels, self.synth_fraction if self.synth_transform else 0.0)
+        sampler = WeightedRandomSampler(torch.as_tensor(weights, dtype=torch.double), len(weights), generator=generator)
+        return self._loader(self.train_set, sampler=sampler)
+
+    def val_dataloader(self) -> DataLoader:
+        assert self.val_set is not None, "call setup('fit') or setup('validate') first"
+        return self._loader(self.val_set, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        assert self.test_set is not None, "call setup('test') first"
+        return self._loader(self.test_set, shuffle=False)
+
+    def _loader(self, dataset: ClipDataset, **kwargs: object) -> DataLoader:
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+            persistent_workers=self.num_workers > 0,
+            worker_init_fn=_worker_init if self.num_workers > 0 else None,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+    def class_counts(self, split: str = "train") -> dict[str, int]:
+        """Stored live/spoof item counts of a built split (before synthesis), e.g. ``{"live": 12, "spoof": 35}``."""
+        dataset = {"train": self.train_set, "dev": self.val_set, "test": self.test_set}[split]
+        if dataset is None:
+            raise ValueError(f"split {split!r} is not built yet; call setup() first")
+        labels = np.asarray(dataset.labels)
+        return {"live": int((labels == 0).sum()), "spoof": int((labels == 1).sum())}

@@ -1,0 +1,274 @@
+"""Reading frames of videos, image sequences and still images, all through one interface.
+
+Frames are ``np.ndarray[H, W, 3]`` uint8 **RGB**, already turned upright: a video's display matrix (or its legacy
+``rotate`` tag) is honoured, and so is a JPEG's EXIF orientation (OpenCV's ``imread`` applies it).
+
+Videos are decoded with PyAV, seeking instead of decoding everything: one demux pass (packets only, no decoding)
+lists every frame's presentation time and the keyframes; to read frame ``i`` the reader seeks to the keyframe at or
+before it and decodes forward, and it keeps decoding without a new seek while the next wanted frame is in the same
+group of pictures; frames nothing references and nobody asked for (most B-frames) are not decoded at all. Frame
+``i`` is the ``i``-th frame in presentation order, which is what full decoding returns.
+
+    with open_video("clip.mp4") as video:
+        for index, frame in video.read([0, 30, 60]):   # frame: np.ndarray[H, W, 3] uint8 RGB
+            ...
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from stasn.errors import DataError
+
+__all__ = ["IMAGE_SUFFIXES", "FrameSource", "VideoFile", "ImageSequence", "open_video", "open_sample", "read_image"]
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Read one image file as ``np.ndarray[H, W, 3]`` uint8 RGB (EXIF orientation applied)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: image file not found")
+    # cv2.imdecode on the bytes instead of cv2.imread: imread cannot open non-ASCII paths on some platforms.
+    data = np.fromfile(path, dtype=np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if image is None:
+        raise DataError(f"{path}: cannot decode this image (corrupt or not an image)")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _upright(rgb: np.ndarray, ccw_degrees: int) -> np.ndarray:
+    """Rotate a decoded frame by ``ccw_degrees`` counter-clockwise (a multiple of 90) so it displays upright."""
+    k = round(ccw_degrees / 90) % 4
+    return rgb if k == 0 else np.ascontiguousarray(np.rot90(rgb, k))
+
+
+class FrameSource:
+    """Base class of the readers: a sequence of ``num_frames`` frames read by index. Use as a context manager."""
+
+    path: Path
+    num_frames: int
+    fps: float | None = None
+
+    def read(self, indices: Sequence[int]) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(index, frame)`` for the sorted, de-duplicated ``indices``; ``frame`` is ``np.ndarray[H, W, 3]``
+        uint8 RGB. Raises :class:`DataError` naming the file when a frame cannot be decoded."""
+        raise NotImplementedError
+
+    def frame(self, index: int) -> np.ndarray:
+        """One frame, ``np.ndarray[H, W, 3]`` uint8 RGB."""
+        return next(iter(self.read([index])))[1]
+
+    def _check(self, indices: Sequence[int]) -> list[int]:
+        wanted = sorted(set(int(i) for i in indices))
+        if wanted and (wanted[0] < 0 or wanted[-1] >= self.num_frames):
+            bad = wanted[0] if wanted[0] < 0 else wanted[-1]
+            raise IndexError(f"{self.path}: frame {bad} out of range, the video has {self.num_frames} frames")
+        return wanted
+
+    def close(self) -> None:
+        """Release the file; the reader cannot be used afterwards."""
+
+    def __enter__(self) -> FrameSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class ImageSequence(FrameSource):
+    """Ordered image files read as a video (NUAA sequences); one file is a one-frame video (a still image)."""
+
+    def __init__(self, paths: Sequence[str | Path], *, fps: float | None = None) -> None:
+        if not paths:
+            raise ValueError("an image sequence needs at least one file")
+        self.paths = [Path(p) for p in paths]
+        self.path = self.paths[0]
+        self.num_frames = len(self.paths)
+        self.fps = fps
+
+    def read(self, indices: Sequence[int]) -> Iterator[tuple[int, np.ndarray]]:
+        for index in self._check(indices):
+            yield index, read_image(self.paths[index])
+
+
+class VideoFile(FrameSource):
+    """A video file decoded with PyAV, seeking to the wanted frames (see the module docstring).
+
+    Args:
+        path: the video file.
+        threads: decoder threads; ``None`` = FFmpeg's choice. ``stasn prepare`` workers use 1 (one process per core).
+    """
+
+    def __init__(self, path: str | Path, *, threads: int | None = None) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"{self.path}: video file not found")
+        try:
+            self._container = av.open(str(self.path))
+        except (av.FFmpegError, UnicodeDecodeError) as exc:
+            raise DataError(f"{self.path}: cannot open as a video ({exc})") from None
+        try:
+            if not self._container.streams.video:
+                raise DataError(f"{self.path}: has no video stream")
+            self._stream = self._container.streams.video[0]
+            if threads is not None:
+                self._stream.codec_context.thread_count = threads
+            rate = self._stream.average_rate or self._stream.guessed_rate
+            self.fps = float(rate) if rate else None
+            self._index_frames()
+        except BaseException:
+            self._container.close()
+            raise
+
+    def _index_frames(self) -> None:
+        """One demux pass: presentation times of every frame (sorted) and of the keyframes. No decoding."""
+        pts: list[int] = []
+        keys: list[int] = []
+        self._seekable = True
+        try:
+            for packet in self._container.demux(self._stream):
+                if packet.size == 0 or packet.is_discard:  # flush packet; frames an edit list drops
+                    continue
+                if packet.pts is None:
+                    self._seekable = False
+                    pts.append(len(pts))  # placeholder; frames are then counted while decoding in order
+                    continue
+                pts.append(packet.pts)
+                if packet.is_keyframe:
+                    keys.append(packet.pts)
+        except av.FFmpegError as exc:
+            raise DataError(f"{self.path}: cannot read the video packets ({exc})") from None
+        if not pts:
+            raise DataError(f"{self.path}: the video stream has no frames")
+        self._pts = sorted(pts)
+        self._keys = sorted(keys)
+        self.num_frames = len(self._pts)
+        self._container.seek(0)
+
+    def read(self, indices: Sequence[int]) -> Iterator[tuple[int, np.ndarray]]:
+        wanted = self._check(indices)
+        if not wanted:
+            return
+        try:
+            if self._seekable:
+                yield from self._read_seeking(wanted)
+            else:
+                yield from self._read_in_order(wanted)
+        except av.FFmpegError as exc:
+            raise DataError(f"{self.path}: decoding failed ({exc})") from None
+
+    def _to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
+        # The display matrix arrives as frame side data (frame.rotation, counter-clockwise); older files may carry
+        # only a clockwise "rotate" tag on the stream.
+        rotation = frame.rotation or -int(float(self._stream.metadata.get("rotate", 0) or 0))
+        return _upright(frame.to_ndarray(format="rgb24"), rotation)
+
+    def _decoded(self, keep: set[int] | None = None) -> Iterator[av.VideoFrame]:
+        """Decoded frames from the current position. With ``keep`` (presentation times of the wanted frames), frames
+        that nothing references (B-frames, mostly) and that are not wanted are skipped by the decoder."""
+        context = self._stream.codec_context
+        for packet in self._container.demux(self._stream):
+            if keep is not None:
+                context.skip_frame = "DEFAULT" if packet.pts is None or packet.pts in keep else "NONREF"
+            yield from packet.decode()
+
+    def _read_seeking(self, wanted: list[int]) -> Iterator[tuple[int, np.ndarray]]:
+        keep = {self._pts[i] for i in wanted}
+        frames: Iterator[av.VideoFrame] | None = None
+        position: int | None = None  # pts of the last decoded frame
+        for index in wanted:
+            target = self._pts[index]
+            # Seek when going backwards, or when a keyframe lies between here and the target (cheaper than decoding
+            # the rest of this group of pictures); otherwise keep decoding forward.
+            key = self._keys[bisect.bisect_right(self._keys, target) - 1] if self._keys else None
+            fresh = frames is None or position is None or target <= position or (key is not None and key > position)
+            if fresh:
+                frames = self._seek(target, keep)
+            while True:
+                frame = next(frames, None)  # type: ignore[arg-type]
+                if frame is None:
+                    raise DataError(f"{self.path}: the stream ended before frame {index} (file truncated?)")
+                if frame.pts is None:
+                    continue
+                if fresh and frame.pts > target:
+                    # The demuxer's seek landed after the target (possible with B-frames): decode from the start.
+                    log.debug("%s: seek to pts %d landed at %d; decoding from the start", self.path, target, frame.pts)
+                    frames, fresh = self._seek(self._pts[0], keep), False
+                    continue
+                fresh = False
+                position = frame.pts
+                if frame.pts == target:
+                    yield index, self._to_rgb(frame)
+                    break
+                if frame.pts > target:
+                    raise DataError(f"{self.path}: frame {index} (pts {target}) is missing from the decoded stream")
+
+    def _seek(self, target_pts: int, keep: set[int]) -> Iterator[av.VideoFrame]:
+        self._container.seek(target_pts, stream=self._stream, backward=True, any_frame=False)
+        return self._decoded(keep)
+
+    def _read_in_order(self, wanted: list[int]) -> Iterator[tuple[int, np.ndarray]]:
+        # Without timestamps a frame can only be found by counting from the start.
+        self._container.seek(0)
+        self._stream.codec_context.skip_frame = "DEFAULT"
+        todo = iter(wanted)
+        target = next(todo)
+        for count, frame in enumerate(self._decoded()):
+            if count == target:
+                yield count, self._to_rgb(frame)
+                target = next(todo, None)
+                if target is None:
+                    return
+        raise DataError(f"{self.path}: the stream ended before frame {target} (file truncated?)")
+
+    def close(self) -> None:
+        self._container.close()
+
+
+def open_video(
+    path: str | Path,
+    *,
+    frame_paths: Sequence[str | Path] | None = None,
+    is_image: bool | None = None,
+    threads: int | None = None,
+) -> FrameSource:
+    """Open a video file, an image sequence (``frame_paths``) or a still image (a one-frame video).
+
+    Args:
+        path: the video or image file (for a sequence, its first file; only used in messages).
+        frame_paths: the ordered files of an image-sequence video.
+        is_image: ``path`` is a still image; ``None`` decides from the suffix.
+        threads: video decoder threads (``None`` = FFmpeg's choice).
+
+    Raises:
+        FileNotFoundError: the file is missing. :class:`DataError`: it cannot be read as a video.
+    """
+    if frame_paths:
+        return ImageSequence(frame_paths)
+    path = Path(path)
+    if is_image or (is_image is None and path.suffix.lower() in IMAGE_SUFFIXES):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: image file not found")
+        return ImageSequence([path])
+    return VideoFile(path, threads=threads)
+
+
+def open_sample(sample: object, *, threads: int | None = None) -> FrameSource:
+    """Open a :class:`stasn.datasets.Sample` (video, image sequence or still image)."""
+    return open_video(
+        sample.path,  # type: ignore[attr-defined]
+        frame_paths=getattr(sample, "frame_paths", None),
+        is_image=getattr(sample, "is_image", None) or None,
+        threads=threads,
+    )
