@@ -1,0 +1,369 @@
+"""``stasn synth``: write synthesized attacks into a face-crop cache (the format of :mod:`stasn.data.manifest`).
+
+Live sources:
+
+* a **cache** folder (or its ``manifest.csv``): every live video (label 0) with ``ok`` frames; attacks are made from
+  the stored high-res crops, all frames of a video as one clip (one device and pose per clip);
+* a plain **folder of face images**: each image is a one-frame live video of split ``train`` (a non-square image is
+  centre-cropped to a square, then resized to the cache's ``highres_size``).
+
+Each live video gives ``per_live`` attack videos ``synth/<kind>/<source video_id>/<n>`` (label 1, attack type
+``replay-synth`` or ``print-synth``, dataset ``synth``), with split, subject, session, protocol and fold copied from
+the source so subject-disjoint splits stay disjoint. Every row's ``extra["synth"]`` holds ``kind``, ``seed``,
+``number`` and ``params``, every parameter drawn (``ReplayParams.from_dict(extra["synth"]["params"])`` remakes the
+attack from the source frames). The result is seeded per
+source video, so it does not depend on the number of workers or the order of completion.
+
+Rows are appended to the output cache's manifest (atomically, at the end); re-running replaces the synthesized videos
+of the same ids. Do not run ``stasn prepare`` and ``stasn synth`` on the same cache at the same moment.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import logging
+import multiprocessing
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from stasn.data.crop import face_from_highres, resize_square
+from stasn.data.manifest import (
+    CACHE_INFO_NAME,
+    MANIFEST_NAME,
+    STATUS_OK,
+    CacheInfo,
+    ManifestRow,
+    read_cache_info,
+    read_manifest,
+    rows_by_video,
+    write_cache_info,
+    write_manifest,
+)
+from stasn.data.prepare import CROPS_DIR, video_key
+from stasn.data.video import read_image
+from stasn.errors import DataError
+from stasn.fileio import write_bytes_atomic
+from stasn.labels import LIVE, SPOOF
+from stasn.synth.printing import PrintSynthesizer
+from stasn.synth.replay import ReplaySynthesizer
+
+__all__ = ["SynthSummary", "LiveVideo", "find_live_videos", "synthesize_cache", "IMAGE_SUFFIXES"]
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+_SYNTHESIZERS = {"replay": ReplaySynthesizer, "print": PrintSynthesizer}
+
+
+@dataclass(frozen=True)
+class LiveVideo:
+    """A live source video: its high-res frames (or one image) and the fields the attacks inherit."""
+
+    video_id: str
+    frames: tuple[Path, ...]  # image files, in frame order
+    frame_indices: tuple[int, ...]
+    sample_ids: tuple[str, ...]
+    source_paths: tuple[str, ...]
+    split: str
+    subject: str = ""
+    session: str = ""
+    protocol: str = ""
+    fold: str = ""
+    crop_image: bool = False  # a plain image: centre-crop to a square before use
+
+
+@dataclass
+class SynthSummary:
+    """What :func:`synthesize_cache` wrote."""
+
+    out: Path
+    manifest: Path
+    kind: str
+    sources: int  # live videos used
+    videos: int  # attack videos written
+    frames: int  # attack frames (manifest rows) written
+    seconds: float
+    preview: Path | None = None
+
+
+# -- reading the live source ---------------------------------------------------------------------------------------
+def find_live_videos(live: str | Path) -> tuple[list[LiveVideo], CacheInfo | None]:
+    """List the live videos of a cache folder, a ``manifest.csv`` or a folder of face images.
+
+    Returns:
+        ``(videos sorted by video_id, the source cache's CacheInfo or None for an image folder)``.
+    """
+    live = Path(live)
+    if live.is_file() and live.suffix == ".csv":
+        return _from_cache(live.parent, live)
+    if live.is_dir() and (live / CACHE_INFO_NAME).is_file():
+        return _from_cache(live, live / MANIFEST_NAME)
+    if live.is_dir():
+        return _from_images(live), None
+    raise FileNotFoundError(f"{live}: --live must be a cache folder, a manifest.csv or a folder of face images")
+
+
+def _from_cache(root: Path, manifest: Path) -> tuple[list[LiveVideo], CacheInfo]:
+    info = read_cache_info(root)
+    rows = [r for r in read_manifest(manifest) if r.label == LIVE and r.status == STATUS_OK]
+    videos = []
+    for video_id, frames in sorted(rows_by_video(rows).items()):
+        missing = [r for r in frames if not r.highres_path]
+        if missing:
+            raise DataError(f"{manifest}: live row {missing[0].sample_id!r} has no highres_path")
+        first = frames[0]
+        videos.append(
+            LiveVideo(
+                video_id=video_id,
+                frames=tuple(root / r.highres_path for r in frames),
+                frame_indices=tuple(r.frame_index for r in frames),
+                sample_ids=tuple(r.sample_id for r in frames),
+                source_paths=tuple(r.source_path for r in frames),
+                split=first.split,
+                subject=first.subject,
+                session=first.session,
+                protocol=first.protocol,
+                fold=first.fold,
+            )
+        )
+    if not videos:
+        raise DataError(f"{manifest}: no live rows with status ok to synthesize from")
+    return videos, info
+
+
+def _from_images(folder: Path) -> list[LiveVideo]:
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise FileNotFoundError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)}) and no cache.json here")
+    videos = []
+    for path in files:
+        video_id = path.relative_to(folder).with_suffix("").as_posix()
+        videos.append(
+            LiveVideo(
+                video_id=video_id,
+                frames=(path,),
+                frame_indices=(0,),
+                sample_ids=(f"{video_id}#0",),
+                source_paths=(str(path),),
+                split="train",
+                crop_image=True,
+            )
+        )
+    return videos
+
+
+def _load_frame(path: Path, size: int, *, centre_crop: bool) -> np.ndarray:
+    """One ``[size, size, 3]`` uint8 RGB high-res frame (a plain image is centre-cropped to a square first)."""
+    image = read_image(path)
+    if centre_crop:
+        h, w = image.shape[:2]
+        s = min(h, w)
+        image = np.ascontiguousarray(image[(h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s])
+    if image.shape[0] != image.shape[1]:
+        raise DataError(f"{path}: high-res crop is {image.shape[1]}x{image.shape[0]}, expected a square")
+    return resize_square(image, size)
+
+
+def _load_clip(video: LiveVideo, size: int) -> np.ndarray:
+    """``[T, size, size, 3]`` uint8 RGB high-res frames of a live video."""
+    return np.stack([_load_frame(p, size, centre_crop=video.crop_image) for p in video.frames])
+
+
+# -- one attack video ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Job:
+    video: LiveVideo
+    number: int  # n-th attack made from this live video
+    kind: str
+    seed: int
+    out: Path
+    info: CacheInfo
+
+
+def _seed_sequence(seed: int, kind: str, video_id: str, number: int) -> np.random.SeedSequence:
+    """A seed that depends only on (seed, kind, source video, n): independent of workers and order."""
+    digest = hashlib.sha256(f"{kind}\0{video_id}".encode()).digest()
+    words = [int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4)]
+    return np.random.SeedSequence([seed, number, *words])
+
+
+def attack_video_id(kind: str, source_video_id: str, number: int) -> str:
+    return f"synth/{kind}/{source_video_id}/{number}"
+
+
+def _write_jpeg(path: Path, rgb: np.ndarray, quality: int) -> None:
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:  # pragma: no cover - OpenCV failure
+        raise DataError(f"{path}: JPEG encoding failed")
+    write_bytes_atomic(path, data.tobytes())
+
+
+def _make_attack(job: _Job) -> list[ManifestRow]:
+    """Synthesize one attack video, write its crops, return its manifest rows."""
+    synth = _SYNTHESIZERS[job.kind]()
+    rng = np.random.default_rng(_seed_sequence(job.seed, job.kind, job.video.video_id, job.number))
+    params = synth.sample_params(rng)
+    clip = _load_clip(job.video, job.info.highres_size)
+    attack = synth.apply(clip, params)
+    video_id = attack_video_id(job.kind, job.video.video_id, job.number)
+    key = video_key(video_id)
+    record = {"kind": job.kind, "seed": job.seed, "number": job.number, "params": params.to_dict()}
+    device = params.device if job.kind == "replay" else params.paper
+    rows = []
+    for t, frame_index in enumerate(job.video.frame_indices):
+        highres_rel = f"{CROPS_DIR}/{key}/{frame_index:06d}_highres.jpg"
+        face_rel = f"{CROPS_DIR}/{key}/{frame_index:06d}_face.jpg"
+        _write_jpeg(job.out / highres_rel, attack[t], job.info.jpeg_quality)
+        _write_jpeg(job.out / face_rel, face_from_highres(attack[t], job.info.face_size), job.info.jpeg_quality)
+        rows.append(
+            ManifestRow(
+                sample_id=f"{video_id}#{frame_index}",
+                video_id=video_id,
+                dataset="synth",
+                source_path=job.video.source_paths[t],
+                frame_index=frame_index,
+                label=SPOOF,
+                attack_type=synth.attack_type,
+                split=job.video.split,
+                subject=job.video.subject,
+                session=job.video.session,
+                device=f"synth-{device}",
+                protocol=job.video.protocol,
+                fold=job.video.fold,
+                status=STATUS_OK,
+                detector="synth",
+                face_path=face_rel,
+                highres_path=highres_rel,
+                extra={
+                    "synth": record,
+                    "source_video_id": job.video.video_id,
+                    "source_sample_id": job.video.sample_ids[t],
+                },
+            )
+        )
+    return rows
+
+
+def _init_worker() -> None:
+    cv2.setNumThreads(1)  # one process per core; OpenCV's own threads would only compete
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+
+
+def _run(jobs: list[_Job], workers: int) -> Iterator[list[ManifestRow]]:
+    """Yield each job's rows as it finishes, in this process or in ``workers`` processes."""
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            yield _make_attack(job)
+        return
+    # A fork server (not plain fork): forking a process whose OpenCV threads may hold locks can deadlock the child.
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["stasn.synth.generate"])
+    else:  # Windows
+        context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=min(workers, len(jobs)), mp_context=context, initializer=_init_worker
+    ) as pool:
+        futures = [pool.submit(_make_attack, job) for job in jobs]
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                yield future.result()
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+
+# -- the API the CLI calls -----------------------------------------------------------------------------------------
+def synthesize_cache(
+    live: str | Path,
+    out: str | Path,
+    *,
+    kind: str,
+    per_live: int = 1,
+    seed: int = 0,
+    workers: int = 1,
+    preview: str | Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> SynthSummary:
+    """Synthesize ``per_live`` attacks of ``kind`` from every live video of ``live`` into the cache ``out``.
+
+    Args:
+        live: a cache folder, a ``manifest.csv`` or a folder of face images (see the module docstring).
+        out: the cache to write into; may be the ``live`` cache itself (rows are appended to its manifest).
+        kind: ``"replay"`` or ``"print"``.
+        per_live: attack videos per live video.
+        seed: base seed; each (source video, n) gets its own stream derived from it.
+        workers: processes (1 = in this process).
+        preview: write a contact sheet (PNG) of live inputs beside their attacks here.
+        progress: called as ``progress(done, total)`` after each attack video.
+
+    Returns:
+        :class:`SynthSummary`.
+    """
+    if kind not in _SYNTHESIZERS:
+        raise ValueError(f"Unknown attack kind {kind!r}. Valid values are {{{', '.join(_SYNTHESIZERS)}}}.")
+    if per_live < 1:
+        raise ValueError(f"per_live must be >= 1, got {per_live}")
+    start = time.perf_counter()
+    out = Path(out)
+    videos, source_info = find_live_videos(live)
+    if source_info is not None:
+        info = source_info
+        write_cache_info(out, info)  # refuses an existing cache made with other crop sizes
+    else:
+        info = read_cache_info(out) if (out / CACHE_INFO_NAME).is_file() else CacheInfo()
+        write_cache_info(out, info)
+    jobs = [_Job(v, n, kind, seed, out, info) for v in videos for n in range(per_live)]
+    log.info("synthesizing %d %s attack videos from %d live videos into %s", len(jobs), kind, len(videos), out)
+    new_rows: list[ManifestRow] = []
+    for done, rows in enumerate(_run(jobs, workers), start=1):
+        new_rows.extend(rows)
+        if progress is not None:
+            progress(done, len(jobs))
+    new_rows.sort(key=lambda r: (r.video_id, r.frame_index))
+    new_ids = {r.video_id for r in new_rows}
+    existing = read_manifest(out) if (out / MANIFEST_NAME).is_file() else []
+    manifest = write_manifest([r for r in existing if r.video_id not in new_ids] + new_rows, out)
+    summary = SynthSummary(
+        out=out,
+        manifest=manifest,
+        kind=kind,
+        sources=len(videos),
+        videos=len(new_ids),
+        frames=len(new_rows),
+        seconds=time.perf_counter() - start,
+    )
+    if preview is not None:
+        from stasn.synth.preview import write_contact_sheet
+
+        summary.preview = write_contact_sheet(preview, _preview_pairs(videos, new_rows, out, info, kind, per_live))
+    return summary
+
+
+def _preview_pairs(
+    videos: list[LiveVideo],
+    rows: list[ManifestRow],
+    out: Path,
+    info: CacheInfo,
+    kind: str,
+    per_live: int,
+    limit: int = 8,
+) -> Iterable[tuple[np.ndarray, list[np.ndarray]]]:
+    """(live frame, [attack frames]) for the first ``limit`` live videos: frame 0 of each, up to 4 attacks."""
+    first: dict[str, ManifestRow] = {}
+    for row in rows:
+        first.setdefault(row.video_id, row)
+    for video in videos[:limit]:
+        live = _load_frame(video.frames[0], info.highres_size, centre_crop=video.crop_image)
+        attacks = [
+            read_image(out / first[vid].highres_path)
+            for vid in (attack_video_id(kind, video.video_id, n) for n in range(min(per_live, 4)))
+            if vid in first
+        ]
+        yield live, attacks

@@ -1,0 +1,521 @@
+"""Print attacks synthesized from live faces: the face is printed, held up (often bent) and filmed.
+
+Model (``docs/synthesis.md`` has the details and the ranges):
+
+1. **Print.** ONE frame of the live input (a print cannot blink or speak) is separated into C, M, Y, K ink
+   coverages, halftoned at the printer's resolution (``"am"`` clustered dots of ``cell_dots`` printer dots, rotated
+   per ink, or ``"dither"``, an ordered 8 x 8 pattern of single dots), and rendered as reflectance with imperfect
+   inks (colour shift, a grey black) on tinted paper with a fibre texture. Optionally the eyes are cut out, so the
+   attacker's real, shadowed eyes show through.
+2. **Geometry.** The sheet is bent into a cylinder (about a vertical or horizontal axis) and posed in 3D; paper
+   margins, background and a holding hand are visible when the detector's crop reaches the sheet's edge.
+3. **Light.** The print is lit by the room: an ambient part and a directional part that follows the bend (Lambert),
+   a brightness falloff across the sheet, and gloss: the room's reflection weighted by Fresnel's law, sharp on
+   glossy photo paper and diffuse on office paper.
+4. **Re-capture** as for replays (:mod:`stasn.synth.recapture`): area sampling of the halftone (which aliases into
+   moire when the dots are near the camera's pixel size), blur, Bayer, noise, demosaic, tone, codec.
+
+In a clip the same print moves rigidly: one pose with hand-held jitter, no change of expression.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from stasn.labels import AttackType
+from stasn.synth import halftone as ht
+from stasn.synth._records import from_record, to_record
+from stasn.synth._sampling import (
+    chance,
+    check_probability,
+    check_range,
+    check_weights,
+    log_uniform,
+    new_seed,
+    pick,
+    uniform,
+)
+from stasn.synth.capture import blur_linear
+from stasn.synth.geometry import cylinder_maps, jacobian, plane_homography, sensor_homography, surface_optics
+from stasn.synth.medium import (
+    MediumLayout,
+    as_clip,
+    content_texture,
+    frame_crop,
+    max_face_scale,
+    medium_layout,
+)
+from stasn.synth.recapture import (
+    CaptureParams,
+    CaptureRanges,
+    ReflectionParams,
+    ReflectionRanges,
+    ViewParams,
+    ViewRanges,
+    background_layer,
+    capture_clip,
+)
+from stasn.synth.reflection import reflection_layer
+from stasn.synth.scene import HAND_SIDES, SKIN_TONES, hand_coverage, rounded_rect_coverage, srgb_to_linear, thumb_reach
+
+__all__ = ["PaperPreset", "PAPERS", "PrintRanges", "PrintParams", "PrintSynthesizer"]
+
+_MIN_CELL_TEXELS = 2.5  # an AM cell needs this many texels to be drawn as dots; finer screens print as flat tone
+
+
+@dataclass(frozen=True)
+class PaperPreset:
+    """A kind of paper. Ranges are ``(low, high)``; numbers are ours (typical of consumer papers)."""
+
+    name: str
+    sizes_mm: tuple[tuple[float, float], ...]  # sheet sizes, short x long side
+    margin_mm: tuple[float, float]  # white border around the printed image
+    white: tuple[float, float]  # reflectance of bare paper
+    fibre: tuple[float, float]  # amplitude of the paper's texture
+    dmax_reflectance: tuple[float, float]  # reflectance of solid black ink
+    gloss: tuple[float, float]  # reflectance at normal incidence of the surface (Fresnel r0)
+    roughness: tuple[float, float]  # angular scatter of that reflection, degrees
+
+
+PAPERS: dict[str, PaperPreset] = {
+    "photo-glossy": PaperPreset(
+        "photo-glossy", ((102, 152), (127, 178), (152, 203)), (0.0, 3.0), (0.88, 0.93), (0.0, 0.01), (0.008, 0.03),
+        (0.03, 0.05), (0.3, 3.0),
+    ),
+    "photo-matte": PaperPreset(
+        "photo-matte", ((102, 152), (127, 178), (210, 297)), (0.0, 5.0), (0.85, 0.92), (0.01, 0.03), (0.02, 0.06),
+        (0.02, 0.04), (6.0, 15.0),
+    ),
+    "office": PaperPreset(
+        "office", ((210, 297), (216, 279), (148, 210)), (4.0, 20.0), (0.82, 0.92), (0.02, 0.06), (0.05, 0.12),
+        (0.01, 0.03), (12.0, 25.0),
+    ),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PrintRanges:
+    """Ranges the print parameters are drawn from. All defaults are ours (not from the STASN paper)."""
+
+    papers: dict[str, float] = field(default_factory=lambda: {"photo-glossy": 0.35, "photo-matte": 0.25, "office": 0.4})
+    dpi: tuple[float, float] = (150.0, 1200.0)  # printer dots per inch, log-uniform
+    halftones: dict[str, float] = field(default_factory=lambda: {"am": 0.6, "dither": 0.4})
+    cell_dots: tuple[float, float] = (4.0, 10.0)  # AM cell side in printer dots (lpi = dpi / cell_dots)
+    face_scale: tuple[float, float] = (0.25, 1.2)  # face-image width / printed-area width
+    face_fraction: float = 1 / 1.3  # share of the input that is the face: 1 / CacheInfo.crop_scale
+    ink_purity: tuple[float, float] = (0.6, 0.95)
+    black_generation: tuple[float, float] = (0.2, 0.9)
+    dot_gain: tuple[float, float] = (0.0, 0.2)  # mid-tone darkening from ink spreading
+    curvature: tuple[float, float] = (0.0, 0.8)  # |1 / bend radius|, inverse content units
+    vertical_bend_probability: float = 0.7  # bent about a vertical axis (held by the sides)
+    cut_eyes_probability: float = 0.15
+    ambient: tuple[float, float] = (0.3, 0.8)  # share of light that is diffuse (no direction)
+    light_azimuth: tuple[float, float] = (-60.0, 60.0)  # directional light, degrees from the camera axis
+    light_elevation: tuple[float, float] = (-10.0, 60.0)  # degrees above the camera axis
+    falloff: tuple[float, float] = (0.0, 0.3)  # brightness drop across the sheet
+    hand_probability: float = 0.6
+    view: ViewRanges = field(default_factory=ViewRanges)
+    reflection: ReflectionRanges = field(
+        default_factory=lambda: ReflectionRanges(room_level=(0.2, 1.2), lights=(0, 2), light_level=(3.0, 60.0))
+    )  # reflectance and roughness come from the paper
+    capture: CaptureRanges = field(default_factory=CaptureRanges)
+
+    def __post_init__(self) -> None:
+        owner = type(self).__name__
+        check_weights(owner, "papers", self.papers, tuple(PAPERS))
+        check_weights(owner, "halftones", self.halftones, ht.HALFTONES)
+        if not 0.1 <= self.face_fraction <= 1.0:
+            raise ValueError(f"{owner}.face_fraction: expected a value in [0.1, 1], got {self.face_fraction!r}")
+        limits = {
+            "dpi": (10.0, 10000.0),
+            "cell_dots": (1.0, 64.0),
+            "face_scale": (0.05, 1.0 / self.face_fraction),
+            "ink_purity": (0.01, 1.0),
+            "black_generation": (0.0, 1.0),
+            "dot_gain": (0.0, 1.0),
+            "curvature": (0.0, 3.0),
+            "ambient": (0.0, 1.0),
+            "light_azimuth": (-89.0, 89.0),
+            "light_elevation": (-89.0, 89.0),
+            "falloff": (0.0, 1.0),
+        }
+        for name, (low, high) in limits.items():
+            check_range(owner, name, getattr(self, name), low=low, high=high)
+        for name in ("vertical_bend_probability", "cut_eyes_probability", "hand_probability"):
+            check_probability(owner, name, getattr(self, name))
+
+
+@dataclass(frozen=True)
+class PrintParams:
+    """Everything one synthesized print attack was made with. Defaults: a flat, frontal photo, no effects."""
+
+    paper: str = "photo-glossy"
+    area_mm: tuple[float, float] = (102.0, 152.0)  # printed image, width x height as held
+    margin_mm: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # white border left, top, right, bottom
+    paper_white: tuple[float, float, float] = (0.9, 0.9, 0.9)
+    fibre: float = 0.0
+    fibre_seed: int = 0
+    dpi: float = 300.0
+    halftone: str = "am"
+    cell_dots: float = 6.0
+    screen_phase: tuple[float, float] = (0.0, 0.0)  # halftone screen offset, in cells
+    face_scale: float = 0.6
+    face_fraction: float = 1 / 1.3
+    print_offset: tuple[float, float] = (0.0, 0.0)  # printed area centre vs face, fraction of the slack
+    ink_purity: float = 0.9
+    black_generation: float = 0.5
+    dot_gain: float = 0.0
+    dmax_reflectance: float = 0.03
+    curvature: float = 0.0  # signed, inverse content units (> 0: edges towards the camera)
+    vertical_axis: bool = True
+    cut_eyes: bool = False
+    eye_size: float = 1.0  # scale of the cut-out holes
+    ambient: float = 1.0
+    light_azimuth: float = 0.0
+    light_elevation: float = 30.0
+    falloff: float = 0.0
+    falloff_angle: float = 0.0  # direction of the falloff, degrees
+    hand: str = "none"
+    hand_along: float = 0.0
+    hand_mm: float = 20.0
+    hand_reach_mm: float = 8.0
+    skin: tuple[int, int, int] = SKIN_TONES[2]
+    background_seed: int = 0
+    background_level: float = 1.0
+    source_frame: float = 0.0  # which frame of a clip is printed, as a fraction of its length
+    view: ViewParams = field(default_factory=ViewParams)
+    reflection: ReflectionParams = field(default_factory=ReflectionParams)
+    capture: CaptureParams = field(default_factory=CaptureParams)
+
+    def __post_init__(self) -> None:
+        owner = type(self).__name__
+        checks = [
+            (self.paper in PAPERS, f"paper {self.paper!r} unknown; valid: {sorted(PAPERS)}"),
+            (self.halftone in ht.HALFTONES, f"halftone {self.halftone!r} unknown; valid: {list(ht.HALFTONES)}"),
+            (self.dpi > 0, f"dpi must be > 0, got {self.dpi}"),
+            (self.cell_dots >= 1, f"cell_dots must be >= 1, got {self.cell_dots}"),
+            (min(self.area_mm) > 0, f"area_mm must be positive, got {self.area_mm}"),
+            (min(self.margin_mm) >= 0, f"margin_mm must be >= 0, got {self.margin_mm}"),
+            (0 < self.face_fraction <= 1, f"face_fraction must be in (0, 1], got {self.face_fraction}"),
+            (
+                0 < self.face_scale <= max_face_scale(self.area_mm, self.face_fraction),
+                f"face_scale={self.face_scale} puts the face outside a {self.area_mm[0]:g} x {self.area_mm[1]:g} mm "
+                f"print; need face_scale <= {max_face_scale(self.area_mm, self.face_fraction):.3g}",
+            ),
+            (0 < self.ink_purity <= 1, f"ink_purity must be in (0, 1], got {self.ink_purity}"),
+            (0 < self.dmax_reflectance < min(self.paper_white), "dmax_reflectance must be in (0, paper white)"),
+            (abs(self.curvature) <= 3, f"curvature must be within [-3, 3] (1/content units), got {self.curvature}"),
+            (0 <= self.ambient <= 1, f"ambient must be in [0, 1], got {self.ambient}"),
+            (0 <= self.source_frame < 1, f"source_frame must be in [0, 1), got {self.source_frame}"),
+            (self.hand in ("none", *HAND_SIDES), f"hand {self.hand!r} unknown; valid: none, {', '.join(HAND_SIDES)}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(f"{owner}.{message}")
+
+    def to_dict(self) -> dict:
+        return to_record(self)
+
+    @classmethod
+    def from_dict(cls, record: dict) -> PrintParams:
+        return from_record(cls, record)
+
+
+class PrintSynthesizer:
+    """Turn live face images or clips into synthesized print attacks.
+
+    Example::
+
+        synth = PrintSynthesizer()
+        spoof, params = synth(live_rgb, np.random.default_rng(0))
+    """
+
+    kind = "print"
+    attack_type = AttackType.PRINT_SYNTH.value
+
+    def __init__(self, ranges: PrintRanges | None = None) -> None:
+        self.ranges = ranges if ranges is not None else PrintRanges()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(papers={self.ranges.papers})"
+
+    def sample_params(self, rng: np.random.Generator) -> PrintParams:
+        """Draw one print attack's parameters (deterministic for a seeded generator)."""
+        r = self.ranges
+        paper = PAPERS[pick(rng, r.papers)]
+        short, long = paper.sizes_mm[int(rng.integers(len(paper.sizes_mm)))]
+        portrait = chance(rng, 0.75)
+        margins = tuple(uniform(rng, paper.margin_mm) for _ in range(4))
+        sheet = (short, long) if portrait else (long, short)
+        area = (max(10.0, sheet[0] - margins[0] - margins[2]), max(10.0, sheet[1] - margins[1] - margins[3]))
+        white = uniform(rng, paper.white)
+        tint = rng.uniform(-0.02, 0.02, 3) + np.array([0.0, 0.0, 0.01])  # optical brighteners look bluish
+        reflection = dataclasses.replace(
+            r.reflection.sample(rng),
+            reflectance=uniform(rng, paper.gloss),
+            roughness=uniform(rng, paper.roughness),
+            matte=paper.name != "photo-glossy",
+        )
+        held = chance(rng, r.hand_probability)
+        skin = np.asarray(SKIN_TONES[int(rng.integers(len(SKIN_TONES)))]) * rng.uniform(0.9, 1.1, 3)
+        return PrintParams(
+            paper=paper.name,
+            area_mm=area,
+            margin_mm=margins,
+            paper_white=tuple(float(v) for v in np.clip(white + tint, 0.5, 0.98)),
+            fibre=uniform(rng, paper.fibre),
+            fibre_seed=new_seed(rng),
+            dpi=log_uniform(rng, r.dpi),
+            halftone=pick(rng, r.halftones),
+            cell_dots=uniform(rng, r.cell_dots),
+            screen_phase=(uniform(rng, (0.0, 1.0)), uniform(rng, (0.0, 1.0))),
+            face_scale=min(log_uniform(rng, r.face_scale), max_face_scale(area, r.face_fraction)),
+            face_fraction=r.face_fraction,
+            print_offset=(uniform(rng, (-1.0, 1.0)), uniform(rng, (-1.0, 1.0))),
+            ink_purity=uniform(rng, r.ink_purity),
+            black_generation=uniform(rng, r.black_generation),
+            dot_gain=uniform(rng, r.dot_gain),
+            dmax_reflectance=uniform(rng, paper.dmax_reflectance),
+            curvature=uniform(rng, r.curvature) * (1.0 if chance(rng, 0.7) else -1.0),
+            vertical_axis=chance(rng, r.vertical_bend_probability),
+            cut_eyes=chance(rng, r.cut_eyes_probability),
+            eye_size=uniform(rng, (0.8, 1.3)),
+            ambient=uniform(rng, r.ambient),
+            light_azimuth=uniform(rng, r.light_azimuth),
+            light_elevation=uniform(rng, r.light_elevation),
+            falloff=uniform(rng, r.falloff),
+            falloff_angle=uniform(rng, (0.0, 360.0)),
+            hand=str(rng.choice(HAND_SIDES)) if held else "none",
+            hand_along=uniform(rng, (-0.35, 0.35)),
+            hand_mm=uniform(rng, (16.0, 24.0)),
+            hand_reach_mm=uniform(rng, (4.0, 20.0)),
+            skin=tuple(int(v) for v in np.clip(skin, 0, 255)),
+            background_seed=new_seed(rng),
+            background_level=log_uniform(rng, (0.3, 3.0)),
+            source_frame=uniform(rng, (0.0, 0.999)),
+            view=r.view.sample(rng),
+            reflection=reflection,
+            capture=r.capture.sample(rng),
+        )
+
+    def __call__(self, image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, PrintParams]:
+        params = self.sample_params(rng)
+        return self.apply(image, params), params
+
+    # ------------------------------------------------------------------------------------------------- render
+    def halftone_period_px(self, params: PrintParams, size: tuple[int, int]) -> float:
+        """Period of the halftone screen in output pixels at the face centre of frame 0 (for checks and docs)."""
+        lay = self._layout(params, *size)
+        crop = frame_crop(params.view.pose, lay.half, params.view)
+        hs = sensor_homography(plane_homography(params.view.pose), crop, params.capture.sensor_px)
+        sensor_per_unit = math.sqrt(abs(np.linalg.det(jacobian(hs, (0.0, 0.0)))))
+        dots = 1.0 if params.halftone == "dither" else params.cell_dots
+        return dots / self._dots_per_unit(params, lay) * sensor_per_unit * size[0] / params.capture.sensor_px
+
+    @staticmethod
+    def _layout(p: PrintParams, width: int, height: int) -> MediumLayout:
+        return medium_layout(
+            width=width,
+            height=height,
+            face_scale=p.face_scale,
+            face_fraction=p.face_fraction,
+            offset=p.print_offset,
+            area_mm=p.area_mm,
+            margin_mm=p.margin_mm,
+        )
+
+    @staticmethod
+    def _dots_per_unit(p: PrintParams, lay: MediumLayout) -> float:
+        return p.dpi / 25.4 / lay.unit_per_mm
+
+    def apply(self, image: np.ndarray, params: PrintParams) -> np.ndarray:
+        """Render the print attack of ``image`` (``[H, W, 3]`` or ``[T, H, W, 3]`` uint8 RGB); same shape out.
+
+        A clip's frames are all made from ONE input frame (``params.source_frame``): a print does not move inside.
+        """
+        clip, single = as_clip(image)
+        num_frames, height, width = clip.shape[:3]
+        p, cap = params, params.capture
+        n, m = cap.sensor_px, cap.supersample
+        source = clip[min(int(p.source_frame * num_frames), num_frames - 1)]
+        lay = self._layout(p, width, height)
+        poses = p.view.poses(num_frames)
+        bend = {"curvature": p.curvature, "vertical_axis": p.vertical_axis}
+        crops = [frame_crop(pose, lay.half, p.view, **bend) for pose in poses]
+        maps = [cylinder_maps(pose, crop, n, supersample=m, **bend) for pose, crop in zip(poses, crops, strict=True)]
+        # The printed sheet, once per clip, over everything any frame sees.
+        xs_all = np.array([[mx.min(), mx.max()] for mx, _ in maps])
+        ys_all = np.array([[my.min(), my.max()] for _, my in maps])
+        left, top, right, bottom = lay.area
+        extent = (
+            max(left, xs_all[:, 0].min()),
+            max(top, ys_all[:, 0].min()),
+            min(right, xs_all[:, 1].max()),
+            min(bottom, ys_all[:, 1].max()),
+        )
+        hs0 = sensor_homography(plane_homography(poses[0]), crops[0], n)
+        sensor_per_unit = float(np.linalg.svd(jacobian(hs0, (0.0, 0.0)), compute_uv=False)[0])
+        texture, x0, y0, kt = self._print_texture(source, lay, p, extent, 1.5 * m * sensor_per_unit)
+        env = p.reflection.environment(poses[0])
+        linear = []
+        for pose, crop, (mx, my) in zip(poses, crops, maps, strict=True):
+            reflectance = cv2.remap(
+                texture, (mx - x0) * kt - 0.5, (my - y0) * kt - 0.5, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+            )
+            reflectance = blur_linear(
+                reflectance,
+                lens_cutoff=None if cap.lens_cutoff is None else cap.lens_cutoff / m,
+                defocus=cap.defocus * m,
+                motion_length=cap.motion_length * m,
+                motion_angle=cap.motion_angle,
+            )
+            reflectance = cv2.resize(reflectance, (n, n), interpolation=cv2.INTER_AREA)
+            xs = cv2.resize(mx, (n, n), interpolation=cv2.INTER_AREA)
+            ys = cv2.resize(my, (n, n), interpolation=cv2.INTER_AREA)
+            optics = surface_optics(pose, crop, n, **bend)
+            light = self._illumination(p, optics.normal, xs, ys, lay)
+            linear.append(self._composite(reflectance, light, optics, env, xs, ys, crop, lay, p))
+        out = capture_clip(linear, cap, (width, height))
+        return out[0] if single else out
+
+    def _print_texture(
+        self, frame: np.ndarray, lay: MediumLayout, p: PrintParams, extent: tuple, cap_kt: float
+    ) -> tuple[np.ndarray, float, float, float]:
+        """Linear reflectance of the printed area, ``([th, tw, 3] float32, x0, y0, kt)`` as in the replay texture."""
+        dots_per_unit = self._dots_per_unit(p, lay)
+        kt = min(cap_kt, 4.0 * dots_per_unit)  # never finer than a quarter printer dot
+        ext_l, ext_t, ext_r, ext_b = extent
+        x0, y0 = ext_l - 2.0 / kt, ext_t - 2.0 / kt
+        tw = max(2, int(math.ceil((ext_r - x0) * kt)) + 3)
+        th = max(2, int(math.ceil((ext_b - y0) * kt)) + 3)
+        # Inks are separated at the image's own resolution (cheaper), then placed on the texture.
+        cover = ht.cmyk_coverage(frame, black_generation=p.black_generation)
+        if p.dot_gain > 0:
+            cover = np.clip(cover + np.float32(4.0 * p.dot_gain) * cover * (1.0 - cover), 0.0, 1.0)
+        ink = {"purity": p.ink_purity, "dmax_reflectance": p.dmax_reflectance, "paper": p.paper_white}
+        dot_texels = kt / dots_per_unit
+        period = p.cell_dots * dot_texels if p.halftone == "am" else dot_texels
+        resolved = period >= _MIN_CELL_TEXELS if p.halftone == "am" else dot_texels >= 1.0
+        if resolved:
+            # Screens are anchored to the printed area's corner, so a clip's frames share one dot pattern.
+            cell = p.cell_dots * dot_texels
+            shift = (
+                (x0 - lay.area[0]) * kt + p.screen_phase[0] * cell,
+                (y0 - lay.area[1]) * kt + p.screen_phase[1] * cell,
+            )
+            screens = np.stack(
+                [
+                    ht.screen_thresholds((th, tw), kind=p.halftone, period=period, angle=angle, offset=shift)
+                    for angle in ht.SCREEN_ANGLES
+                ],
+                axis=-1,
+            )
+            coverage = content_texture(cover, lay.half, x0, y0, kt, (tw, th))
+            reflectance = ht.halftone_reflectance(coverage, screens, ht.neugebauer_primaries(**ink))
+        else:  # dots far below the camera's resolution: only their average survives
+            reflectance = content_texture(ht.ink_reflectance(cover, **ink), lay.half, x0, y0, kt, (tw, th))
+        reflectance *= ht.paper_texture(
+            (th, tw), texels_per_mm=kt * lay.unit_per_mm, amplitude=p.fibre, seed=p.fibre_seed
+        )[..., None]
+        if p.cut_eyes:
+            behind = (frame.astype(np.float32) / 255.0) ** 2.2 * 0.45  # real eyes, shadowed by the sheet
+            behind = content_texture(behind, lay.half, x0, y0, kt, (tw, th))
+            reflectance = self._cut_eyes(reflectance, behind, lay, p, x0, y0, kt)
+        return reflectance.astype(np.float32), float(x0), float(y0), float(kt)
+
+    @staticmethod
+    def _cut_eyes(
+        reflectance: np.ndarray, behind: np.ndarray, lay: MediumLayout, p: PrintParams, x0: float, y0: float, kt: float
+    ) -> np.ndarray:
+        """Holes at the eyes: the attacker's own eyes show through, in the shadow of the sheet, with a dark rim."""
+        hw, hh = lay.half
+        ff = p.face_fraction
+        # Eye positions of a typical detector face box (ours): 38 % down the box, 21 % of its width off centre.
+        eye_y = -hh * ff + 0.76 * hh * ff
+        holes = np.zeros(reflectance.shape[:2], np.float32)
+        rim = np.zeros_like(holes)
+        for side in (-1, 1):
+            cx, cy = (side * 0.42 * hw * ff - x0) * kt, (eye_y - y0) * kt
+            axes = (0.15 * hw * ff * kt * p.eye_size, 0.08 * hh * ff * kt * p.eye_size)
+            centre = (int(round(cx * 4)), int(round(cy * 4)))
+            size = (max(1, int(round(axes[0] * 4))), max(1, int(round(axes[1] * 4))))
+            cv2.ellipse(holes, centre, size, 0, 0, 360, 1.0, -1, cv2.LINE_AA, 2)
+            thick = max(1, int(round(0.015 * hw * kt * 4)))
+            cv2.ellipse(rim, centre, size, 0, 0, 360, 1.0, thick, cv2.LINE_AA, 2)
+        holes = holes[..., None]
+        out = reflectance * (1.0 - holes) + behind * holes
+        return out * (1.0 - 0.7 * rim[..., None])
+
+    @staticmethod
+    def _illumination(
+        p: PrintParams, normal: np.ndarray, xs: np.ndarray, ys: np.ndarray, lay: MediumLayout
+    ) -> np.ndarray:
+        """Irradiance on the sheet relative to a flat, frontal sheet: ambient + Lambert + falloff, ``[n, n, 1]``."""
+        az, el = math.radians(p.light_azimuth), math.radians(p.light_elevation)
+        towards_light = np.array([math.sin(az) * math.cos(el), -math.sin(el), -math.cos(az) * math.cos(el)])
+        lambert = np.clip(normal @ towards_light.astype(np.float32), 0.0, None) / max(math.cos(az) * math.cos(el), 0.2)
+        light = p.ambient + (1.0 - p.ambient) * lambert
+        if p.falloff > 0:
+            a = math.radians(p.falloff_angle)
+            span = max(lay.body[2] - lay.body[0], lay.body[3] - lay.body[1])
+            light = light * (1.0 - p.falloff * (0.5 + (xs * math.cos(a) + ys * math.sin(a)) / span))
+        return np.clip(light, 0.0, None)[..., None].astype(np.float32)
+
+    @staticmethod
+    def _composite(
+        reflectance: np.ndarray,
+        light: np.ndarray,
+        optics,
+        env: np.ndarray | None,
+        xs: np.ndarray,
+        ys: np.ndarray,
+        crop: np.ndarray,
+        lay: MediumLayout,
+        p: PrintParams,
+    ) -> np.ndarray:
+        n = p.capture.sensor_px
+        pixel = float(crop[2] / n * p.view.pose.distance)  # medium units per sensor pixel (near the centre)
+        gloss = None
+        if env is not None:
+            gloss = reflection_layer(env, optics, r0=p.reflection.reflectance)
+        left, top, right, bottom = lay.area
+        inside = xs.min() > left and xs.max() < right and ys.min() > top and ys.max() < bottom
+        if inside:
+            image = reflectance * light
+            return image if gloss is None else image + gloss
+        area = rounded_rect_coverage(xs, ys, lay.area, 0.0, pixel)[..., None]
+        sheet = rounded_rect_coverage(xs, ys, lay.body, 0.5 * lay.unit_per_mm, pixel)[..., None]
+        paper = np.asarray(p.paper_white, np.float32)
+        room = p.reflection.room_level
+        background = background_layer(p.background_seed, crop, n, room * p.background_level)
+        front = (reflectance * area + paper * (sheet - area)) * light
+        if gloss is not None:
+            front = front + gloss * sheet
+        image = background * (1.0 - sheet) + front
+        if p.hand != "none":
+            unit = lay.unit_per_mm
+            hw, hh = lay.half
+            cover, shade = hand_coverage(
+                xs,
+                ys,
+                body=lay.body,
+                side=p.hand,
+                along=p.hand_along,
+                size=p.hand_mm * unit,
+                reach=thumb_reach(
+                    body=lay.body,
+                    face=(-hw * p.face_fraction, -hh * p.face_fraction, hw * p.face_fraction, hh * p.face_fraction),
+                    side=p.hand,
+                    size=p.hand_mm * unit,
+                    wanted=p.hand_reach_mm * unit,
+                ),
+                pixel=pixel,
+            )
+            skin = srgb_to_linear(p.skin) * np.float32(max(room, 0.3) * 1.2)
+            image = image * (1.0 - cover[..., None]) + (shade[..., None] * skin) * cover[..., None] * light
+        return image.astype(np.float32)

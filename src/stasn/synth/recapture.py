@@ -1,0 +1,409 @@
+"""What replay and print attacks share: the medium's pose and framing, its reflections, and the camera.
+
+Each group is a pair of frozen dataclasses: ``*Ranges`` (what to draw from, with ``sample(rng)``) and ``*Params``
+(what was drawn, JSON-friendly through :func:`dataclasses.asdict`). Every default range is this project's choice
+(device spec sheets, camera physics, and ``benchmarks/synth_realism.py`` against real replay crops), not a value from
+the STASN paper, which gives none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from stasn.synth import capture as cam
+from stasn.synth._sampling import (
+    chance,
+    check_probability,
+    check_range,
+    check_weights,
+    log_uniform,
+    new_seed,
+    pick,
+    uniform,
+)
+from stasn.synth.geometry import (
+    Pose,
+    jitter_poses,
+    mirror_direction,
+)
+from stasn.synth.reflection import environment_map
+
+__all__ = [
+    "ViewRanges",
+    "ViewParams",
+    "ReflectionRanges",
+    "ReflectionParams",
+    "CaptureRanges",
+    "CaptureParams",
+    "background_layer",
+    "capture_clip",
+]
+
+
+def _check_ranges(obj: object, limits: dict[str, tuple[float, float]]) -> None:
+    """Validate every ``(low, high)`` field named in ``limits`` against its physical bounds."""
+    owner = type(obj).__name__
+    for name, (low, high) in limits.items():
+        check_range(owner, name, getattr(obj, name), low=low, high=high)
+
+
+# ----------------------------------------------------------------------------------------------------------- view
+@dataclass(frozen=True)
+class ViewRanges:
+    """How the attacker holds the medium in front of the camera, and how the detector frames it."""
+
+    yaw: tuple[float, float] = (-30.0, 30.0)  # degrees; ours: beyond ~30 degrees glare hides the face
+    pitch: tuple[float, float] = (-25.0, 25.0)  # degrees
+    roll: tuple[float, float] = (-15.0, 15.0)  # degrees
+    distance: tuple[float, float] = (2.5, 8.0)  # content units (face image side = 1), log-uniform
+    off_axis: tuple[float, float] = (-12.0, 12.0)  # degrees off the optical axis, each direction
+    crop_shift: tuple[float, float] = (-0.05, 0.05)  # detector box offset, fraction of its side
+    crop_scale: tuple[float, float] = (0.95, 1.15)  # detector box size relative to the projected face image
+    jitter_angle: tuple[float, float] = (0.05, 0.5)  # hand tremor bound per frame, degrees (clips)
+    jitter_shift: tuple[float, float] = (0.02, 0.25)  # per-frame bound of off-axis drift, degrees
+    jitter_zoom: tuple[float, float] = (0.0, 0.01)  # per-frame bound of relative distance change
+
+    def __post_init__(self) -> None:
+        _check_ranges(
+            self,
+            {
+                "yaw": (-70, 70),
+                "pitch": (-70, 70),
+                "roll": (-180, 180),
+                "distance": (1.0, 100.0),
+                "off_axis": (-40, 40),
+                "crop_shift": (-0.5, 0.5),
+                "crop_scale": (0.5, 2.0),
+                "jitter_angle": (0, 10),
+                "jitter_shift": (0, 10),
+                "jitter_zoom": (0, 0.2),
+            },
+        )
+
+    def sample(self, rng: np.random.Generator) -> ViewParams:
+        pose = Pose(
+            yaw=uniform(rng, self.yaw),
+            pitch=uniform(rng, self.pitch),
+            roll=uniform(rng, self.roll),
+            distance=log_uniform(rng, self.distance),
+            off_x=uniform(rng, self.off_axis),
+            off_y=uniform(rng, self.off_axis),
+        )
+        return ViewParams(
+            pose=pose,
+            crop_shift=(uniform(rng, self.crop_shift), uniform(rng, self.crop_shift)),
+            crop_scale=uniform(rng, self.crop_scale),
+            jitter_angle=uniform(rng, self.jitter_angle),
+            jitter_shift=uniform(rng, self.jitter_shift),
+            jitter_zoom=uniform(rng, self.jitter_zoom),
+            jitter_seed=new_seed(rng),
+        )
+
+
+@dataclass(frozen=True)
+class ViewParams:
+    """One clip's pose (frame 0) and framing; later frames jitter around it."""
+
+    pose: Pose = field(default_factory=Pose)
+    crop_shift: tuple[float, float] = (0.0, 0.0)
+    crop_scale: float = 1.0
+    jitter_angle: float = 0.0
+    jitter_shift: float = 0.0
+    jitter_zoom: float = 0.0
+    jitter_seed: int = 0
+
+    def poses(self, num_frames: int) -> list[Pose]:
+        """The pose of every frame of a clip (frame 0 is :attr:`pose`)."""
+        return jitter_poses(
+            self.pose,
+            num_frames,
+            angle_step=self.jitter_angle,
+            shift_step=self.jitter_shift,
+            zoom_step=self.jitter_zoom,
+            seed=self.jitter_seed,
+        )
+
+
+# ----------------------------------------------------------------------------------------------------- reflection
+@dataclass(frozen=True)
+class ReflectionRanges:
+    """The room mirrored in the medium's surface."""
+
+    room_level: tuple[float, float] = (0.02, 0.5)  # room brightness / panel white, log-uniform
+    lights: tuple[int, int] = (0, 3)  # number of lamps/windows
+    light_level: tuple[float, float] = (1.0, 40.0)  # light-source brightness / panel white, log-uniform
+    light_size: tuple[float, float] = (1.5, 8.0)  # degrees
+    reflectance: tuple[float, float] = (0.005, 0.05)  # at normal incidence: AR-coated .. bare glass
+    matte_probability: float = 0.3  # share of anti-glare (matte) surfaces
+    matte_roughness: tuple[float, float] = (4.0, 15.0)  # degrees of scatter of a matte surface
+    gloss_roughness: tuple[float, float] = (0.0, 1.5)  # degrees of scatter of a glossy one
+    glare_probability: float = 0.4  # a light placed where the medium mirrors it into the camera
+    glare_level: tuple[float, float] = (3.0, 40.0)  # its brightness / panel white, log-uniform
+    glare_size: tuple[float, float] = (1.0, 6.0)  # degrees
+    glare_offset: tuple[float, float] = (-8.0, 8.0)  # degrees from the mirror direction of the face centre
+
+    def __post_init__(self) -> None:
+        _check_ranges(
+            self,
+            {
+                "room_level": (1e-4, 10),
+                "lights": (0, 10),
+                "light_level": (0, 1000),
+                "light_size": (0.1, 45),
+                "reflectance": (0, 1),
+                "matte_roughness": (0, 45),
+                "gloss_roughness": (0, 45),
+                "glare_level": (0, 1000),
+                "glare_size": (0.1, 45),
+                "glare_offset": (-90, 90),
+            },
+        )
+        check_probability(type(self).__name__, "matte_probability", self.matte_probability)
+        check_probability(type(self).__name__, "glare_probability", self.glare_probability)
+
+    def sample(self, rng: np.random.Generator) -> ReflectionParams:
+        matte = chance(rng, self.matte_probability)
+        roughness = uniform(rng, self.matte_roughness if matte else self.gloss_roughness)
+        return ReflectionParams(
+            env_seed=new_seed(rng),
+            room_level=log_uniform(rng, self.room_level),
+            lights=int(rng.integers(int(self.lights[0]), int(self.lights[1]) + 1)),
+            light_level=log_uniform(rng, self.light_level),
+            light_size=uniform(rng, self.light_size),
+            reflectance=uniform(rng, self.reflectance),
+            matte=matte,
+            roughness=roughness,
+            glare=chance(rng, self.glare_probability),
+            glare_level=log_uniform(rng, self.glare_level),
+            glare_size=uniform(rng, self.glare_size),
+            glare_offset=(uniform(rng, self.glare_offset), uniform(rng, self.glare_offset)),
+        )
+
+
+@dataclass(frozen=True)
+class ReflectionParams:
+    env_seed: int = 0
+    room_level: float = 0.1
+    lights: int = 0
+    light_level: float = 10.0
+    light_size: float = 4.0
+    reflectance: float = 0.0  # 0 switches reflections off
+    matte: bool = False
+    roughness: float = 1.0
+    glare: bool = False  # a light source mirrored near the face (a specular highlight)
+    glare_level: float = 10.0
+    glare_size: float = 3.0  # degrees
+    glare_offset: tuple[float, float] = (0.0, 0.0)  # degrees from the mirror direction of the face centre
+
+    def environment(self, pose: Pose) -> np.ndarray | None:
+        """The room map for a clip whose first frame has ``pose`` (``None`` when reflections are off)."""
+        if self.reflectance <= 0:
+            return None
+        glare = None
+        if self.glare:
+            mx, my = mirror_direction(pose)
+            glare = (mx + self.glare_offset[0], my + self.glare_offset[1], self.glare_level, self.glare_size)
+        return environment_map(
+            self.env_seed,
+            level=self.room_level,
+            lights=self.lights,
+            light_level=self.light_level,
+            light_size=self.light_size,
+            roughness=self.roughness,
+            glare=glare,
+        )
+
+
+# --------------------------------------------------------------------------------------------------------- camera
+@dataclass(frozen=True)
+class CaptureRanges:
+    """The camera filming the attack and the face crop taken from its frames."""
+
+    sensor_px: tuple[float, float] = (48.0, 400.0)  # camera pixels across the face crop, log-uniform
+    supersample: int = 2  # sample points per sensor pixel side where panel light is integrated
+    lens_cutoff: tuple[float, float] = (0.8, 3.0)  # diffraction cutoff, cycles per sensor pixel, log-uniform
+    defocus_probability: float = 0.5  # share of captures not quite in focus
+    defocus: tuple[float, float] = (0.5, 4.0)  # diameter of the defocus disk when out of focus, sensor pixels
+    motion_probability: float = 0.4
+    motion_length: tuple[float, float] = (0.5, 5.0)  # camera-shake streak, sensor pixels
+    exposure: tuple[float, float] = (0.07, 0.30)  # auto-exposure target, linear mean of the central region
+    flare: tuple[float, float] = (0.0, 0.12)  # veiling glare: share of the mean light spread over the frame
+    wb_gain: tuple[float, float] = (0.7, 1.4)  # white-balance error of red and of blue relative to green
+    shot_noise: tuple[float, float] = (1e-4, 2e-3)  # variance per unit signal, log-uniform
+    read_noise: tuple[float, float] = (1e-3, 8e-3)  # std, log-uniform
+    demosaic: dict[str, float] = field(default_factory=lambda: {"bilinear": 0.5, "edge-aware": 0.5})
+    camera_gamma: tuple[float, float] = (1.9, 2.5)
+    camera_saturation: tuple[float, float] = (0.7, 1.7)
+    sharpen: tuple[float, float] = (0.0, 1.0)  # unsharp-mask amount of the camera's processing
+    codec: dict[str, float] = field(default_factory=lambda: {"jpeg": 0.7, "h264": 0.3})
+    jpeg_quality: tuple[float, float] = (35.0, 95.0)
+    crf: tuple[float, float] = (20.0, 36.0)  # H.264 constant rate factor
+
+    def __post_init__(self) -> None:
+        owner = type(self).__name__
+        _check_ranges(
+            self,
+            {
+                "sensor_px": (16, 4096),
+                "lens_cutoff": (0.05, 100),
+                "defocus": (0, 50),
+                "motion_length": (0, 50),
+                "exposure": (1e-3, 1),
+                "flare": (0, 1),
+                "wb_gain": (0.2, 5),
+                "shot_noise": (0, 0.1),
+                "read_noise": (0, 0.2),
+                "camera_gamma": (0.5, 4),
+                "camera_saturation": (0, 3),
+                "sharpen": (0, 5),
+                "jpeg_quality": (1, 100),
+                "crf": (0, 51),
+            },
+        )
+        if not isinstance(self.supersample, int) or not 1 <= self.supersample <= 8:
+            raise ValueError(f"{owner}.supersample: expected an integer in [1, 8], got {self.supersample!r}")
+        check_probability(owner, "motion_probability", self.motion_probability)
+        check_probability(owner, "defocus_probability", self.defocus_probability)
+        check_weights(owner, "demosaic", self.demosaic, cam.DEMOSAIC)
+        check_weights(owner, "codec", self.codec, cam.CODECS)
+
+    def sample(self, rng: np.random.Generator) -> CaptureParams:
+        moving = chance(rng, self.motion_probability)
+        blurred = chance(rng, self.defocus_probability)
+        return CaptureParams(
+            sensor_px=2 * int(round(log_uniform(rng, self.sensor_px) / 2)),  # even: Bayer tiles and H.264
+            supersample=self.supersample,
+            lens_cutoff=log_uniform(rng, self.lens_cutoff),
+            defocus=uniform(rng, self.defocus) if blurred else 0.0,
+            motion_length=uniform(rng, self.motion_length) if moving else 0.0,
+            motion_angle=uniform(rng, (0.0, 180.0)),
+            exposure=uniform(rng, self.exposure),
+            flare=uniform(rng, self.flare),
+            wb_red=log_uniform(rng, self.wb_gain),
+            wb_blue=log_uniform(rng, self.wb_gain),
+            shot_noise=log_uniform(rng, self.shot_noise),
+            read_noise=log_uniform(rng, self.read_noise),
+            demosaic=pick(rng, self.demosaic),
+            camera_gamma=uniform(rng, self.camera_gamma),
+            camera_saturation=uniform(rng, self.camera_saturation),
+            sharpen=uniform(rng, self.sharpen),
+            codec=pick(rng, self.codec),
+            jpeg_quality=int(round(uniform(rng, self.jpeg_quality))),
+            crf=int(round(uniform(rng, self.crf))),
+            noise_seed=new_seed(rng),
+        )
+
+
+@dataclass(frozen=True)
+class CaptureParams:
+    sensor_px: int = 256
+    supersample: int = 2
+    lens_cutoff: float | None = None  # diffraction cutoff, cycles per sensor pixel; None = a perfect lens
+    defocus: float = 0.0  # defocus disk diameter, sensor pixels
+    motion_length: float = 0.0
+    motion_angle: float = 0.0
+    exposure: float = 0.18
+    flare: float = 0.0
+    wb_red: float = 1.0
+    wb_blue: float = 1.0
+    shot_noise: float = 0.0
+    read_noise: float = 0.0
+    demosaic: str = "bilinear"
+    camera_gamma: float = 2.2
+    camera_saturation: float = 1.0
+    sharpen: float = 0.0
+    codec: str = "none"
+    jpeg_quality: int = 90
+    crf: int = 23
+    noise_seed: int = 0
+
+    def __post_init__(self) -> None:
+        owner = type(self).__name__
+        if self.sensor_px < 16 or self.sensor_px % 2:
+            raise ValueError(f"{owner}.sensor_px must be an even number >= 16, got {self.sensor_px}")
+        if not 1 <= self.supersample <= 8:
+            raise ValueError(f"{owner}.supersample must be in [1, 8], got {self.supersample}")
+        if self.demosaic not in cam.DEMOSAIC:
+            raise ValueError(f"{owner}.demosaic: unknown {self.demosaic!r}. Valid values are {set(cam.DEMOSAIC)}.")
+        if self.codec not in cam.CODECS:
+            raise ValueError(f"{owner}.codec: unknown {self.codec!r}. Valid values are {set(cam.CODECS)}.")
+        if self.lens_cutoff is not None and not self.lens_cutoff > 0:
+            raise ValueError(f"{owner}.lens_cutoff must be > 0 cycles/pixel (or None), got {self.lens_cutoff}")
+        if min(self.defocus, self.motion_length) < 0 or self.exposure <= 0 or not 0 <= self.flare < 1:
+            raise ValueError(
+                f"{owner}: need defocus, motion_length >= 0, exposure > 0 and 0 <= flare < 1, got "
+                f"{self.defocus}, {self.motion_length}, {self.exposure}, {self.flare}"
+            )
+
+
+def background_layer(seed: int, crop: np.ndarray, sensor_px: int, level: float) -> np.ndarray:
+    """The scene behind the medium (a wall, shelves), out of focus, fixed in camera coordinates.
+
+    Returns:
+        float32 ``[sensor_px, sensor_px, 3]`` linear light relative to the panel's white.
+    """
+    rng = np.random.default_rng(seed)
+    size = 48  # covers camera coordinates [-0.8, 0.8]: about +-39 degrees
+    field_ = rng.uniform(0.3, 1.5, (6, 6, 1)) * rng.uniform(0.7, 1.3, (1, 1, 3))
+    image = cv2.resize(field_.astype(np.float32), (size, size), interpolation=cv2.INTER_CUBIC)
+    for _ in range(int(rng.integers(1, 5))):
+        x0, y0 = (int(v) for v in rng.integers(0, size, 2))
+        w, h = (int(v) for v in rng.integers(3, size // 2, 2))
+        image[y0 : y0 + h, x0 : x0 + w] *= rng.uniform(0.3, 1.8, 3).astype(np.float32)
+    image = cv2.GaussianBlur(np.clip(image, 0.05, None), (0, 0), 1.0)
+    x0, y0, side = crop
+    k = size / 1.6
+    # camera coordinate c -> background pixel (c + 0.8) * k - 0.5; sensor pixel u -> camera x0 + (u + 0.5) side / n
+    a = side / sensor_px * k
+    m = np.array([[a, 0, (x0 + 0.8) * k - 0.5 + 0.5 * a], [0, a, (y0 + 0.8) * k - 0.5 + 0.5 * a]], np.float32)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    out = cv2.warpAffine(image, m, (sensor_px, sensor_px), flags=flags, borderMode=cv2.BORDER_REFLECT)
+    return out * np.float32(level)
+
+
+def capture_clip(linear: Sequence[np.ndarray], params: CaptureParams, out_size: tuple[int, int]) -> np.ndarray:
+    """Film linear-light frames with the camera and crop them like a face pipeline.
+
+    Steps per frame: veiling glare (lens flare: a share of the mean light spread evenly), auto exposure (metered
+    on frame 0, then locked, as webcams settle), white-balance error,
+    RGGB mosaic, shot + read noise, demosaic, tone curve, saturation, sharpening; then JPEG per frame or H.264 over
+    the clip (at sensor resolution, where a camera compresses), then resize to ``out_size``.
+
+    Args:
+        linear: frames ``[n, n, 3]`` float32 (``n = params.sensor_px``), light reaching the sensor.
+        params: the camera.
+        out_size: ``(width, height)`` of the output frames.
+
+    Returns:
+        uint8 ``[T, height, width, 3]`` RGB.
+    """
+    if params.flare > 0:
+        linear = [f + np.float32(params.flare) * f.reshape(-1, 3).mean(axis=0) for f in linear]
+    gain = cam.auto_exposure_gain(linear[0], params.exposure)
+    wb = np.array([params.wb_red, 1.0, params.wb_blue], np.float32) * np.float32(gain)
+    lut = cam.tone_lut(params.camera_gamma)
+    frames = []
+    for t, image in enumerate(linear):
+        rng = np.random.default_rng([params.noise_seed, t])
+        raw = image * wb
+        if params.demosaic == "none":
+            noisy = cam.add_sensor_noise(raw, shot=params.shot_noise, read=params.read_noise, rng=rng)
+            rgb16 = (noisy * 65535.0 + 0.5).astype(np.uint16)
+        else:
+            mosaic = cam.add_sensor_noise(
+                cam.bayer_mosaic(raw), shot=params.shot_noise, read=params.read_noise, rng=rng
+            )
+            rgb16 = cam.demosaic((mosaic * 65535.0 + 0.5).astype(np.uint16), params.demosaic)
+        out = lut[rgb16]
+        out = cam.unsharp(cam.adjust_saturation(out, params.camera_saturation), params.sharpen)
+        frames.append(out)
+    clip = np.stack(frames)
+    if params.codec == "jpeg":
+        clip = np.stack([cam.jpeg_roundtrip(f, params.jpeg_quality) for f in clip])
+    elif params.codec == "h264":
+        clip = cam.h264_roundtrip(clip, params.crf)
+    return np.stack([cam.resize_to(f, *out_size) for f in clip])

@@ -1,0 +1,209 @@
+"""Screen-replay synthesis: reproducibility, geometry, the physical moire path, clips, bad input."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from stasn.synth import ReplayParams, ReplayRanges, ReplaySynthesizer
+from stasn.synth.geometry import Pose, mirror_direction
+from stasn.synth.procedural import draw_face, face_clip
+from stasn.synth.recapture import CaptureParams, CaptureRanges, ViewParams
+
+SMALL = ReplayRanges(capture=CaptureRanges(sensor_px=(48.0, 96.0)))  # keeps every test render small
+
+
+def _ideal(params: ReplayParams, **capture) -> ReplayParams:
+    """The same attack with the camera's noise and codec switched off (a clean signal to measure)."""
+    fields = {"shot_noise": 0.0, "read_noise": 0.0, "codec": "none", "sharpen": 0.0, **capture}
+    return dataclasses.replace(params, capture=dataclasses.replace(params.capture, **fields))
+
+
+def _frontal(q: float, n: int = 128, **capture) -> ReplayParams:
+    """A phone held straight in front of the camera whose panel has ``q`` panel pixels per sensor pixel."""
+    face_scale, screen_w = 0.8, 68.0
+    ppi = q * n / (face_scale * screen_w) * 25.4  # n sensor px span the face image, face_scale * screen_w mm wide
+    return ReplayParams(
+        layout="rgb-stripe",
+        ppi=ppi,
+        face_scale=face_scale,
+        screen_mm=(screen_w, 150.0),
+        view=ViewParams(pose=Pose(distance=6.0)),
+        capture=CaptureParams(sensor_px=n, codec="none", **capture),
+    )
+
+
+def _line_spectrum(image: np.ndarray) -> np.ndarray:
+    """Power of the grey image along the horizontal frequency axis (rows near fy = 0), Hann-windowed."""
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float64)
+    grey -= grey.mean()
+    window = np.hanning(grey.shape[0])[:, None] * np.hanning(grey.shape[1])[None, :]
+    power = np.abs(np.fft.fft2(grey * window)) ** 2
+    return power[:2].sum(axis=0) + power[-1:].sum(axis=0)
+
+
+def _peak_ratio(line: np.ndarray, k: int) -> float:
+    """Power at frequency bin ``k`` (+-1) over the median power of the band above the lowest frequencies."""
+    n = line.size
+    return float(line[k - 1 : k + 2].max() / np.median(line[6 : n // 2]))
+
+
+def test_replay_same_seed_same_output() -> None:
+    synth = ReplaySynthesizer(SMALL)
+    face = draw_face(64, seed=1)
+    p1 = synth.sample_params(np.random.default_rng(7))
+    p2 = synth.sample_params(np.random.default_rng(7))
+    assert p1 == p2
+    np.testing.assert_array_equal(synth.apply(face, p1), synth.apply(face, p2))
+    p3 = synth.sample_params(np.random.default_rng(8))
+    assert p3 != p1
+
+
+def test_replay_params_record_round_trip() -> None:
+    synth = ReplaySynthesizer(SMALL)
+    params = synth.sample_params(np.random.default_rng(3))
+    record = json.loads(json.dumps(params.to_dict()))  # what a manifest row stores
+    again = ReplayParams.from_dict(record)
+    assert again == params
+    face = draw_face(64, seed=2)
+    np.testing.assert_array_equal(synth.apply(face, again), synth.apply(face, params))
+
+
+def test_replay_output_shape_and_dtype() -> None:
+    synth = ReplaySynthesizer(SMALL)
+    out, params = synth(draw_face(80, seed=0), np.random.default_rng(0))
+    assert out.shape == (80, 80, 3) and out.dtype == np.uint8
+    assert isinstance(params, ReplayParams)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_replay_face_lands_inside_screen_quadrilateral(seed: int) -> None:
+    synth = ReplaySynthesizer()
+    params = synth.sample_params(np.random.default_rng(seed))
+    for geom in synth.geometry(params, (256, 256), num_frames=3):
+        screen = geom.screen.astype(np.float32)
+        for x, y in geom.face:
+            # Signed distance in pixels (> 0 inside); the face box may touch the screen edge.
+            assert cv2.pointPolygonTest(screen, (float(x), float(y)), True) > -0.01, (seed, geom.face, geom.screen)
+        # The face is framed like a detector crop: its centre is near the middle of the output.
+        assert np.allclose(geom.face.mean(axis=0), 127.5, atol=40)
+
+
+def test_replay_face_pixels_come_from_the_screen() -> None:
+    # A flat green "face" on a frontal phone, screen edge inside the crop: the face centre is green, the
+    # background (outside the device) is not.
+    params = dataclasses.replace(_frontal(0.3, n=96), face_scale=1.1, bezel_colour="white", bezel_mm=(8, 8, 8, 8))
+    image = np.zeros((96, 96, 3), np.uint8)
+    image[..., 1] = 200
+    out = ReplaySynthesizer().apply(image, params)
+    geom = ReplaySynthesizer().geometry(params, (96, 96))[0]
+    cx, cy = np.round(geom.face.mean(axis=0)).astype(int)
+    r, g, b = out[cy, cx].astype(int)
+    assert g > r + 40 and g > b + 40
+    assert cv2.pointPolygonTest(geom.screen.astype(np.float32), (0.0, 48.0), False) < 0  # the edge is in view
+
+
+@pytest.mark.parametrize("q", [0.8, 1.25, 2.3])
+@pytest.mark.parametrize("demosaic", ["none", "bilinear"])
+def test_physical_moire_at_predicted_beat_frequency(q: float, demosaic: str) -> None:
+    """Sampling an RGB-stripe panel of ``q`` panel px per sensor px aliases to |q - round(q)| cycles/px."""
+    n = 128
+    params = _frontal(q, n=n, demosaic=demosaic)
+    assert ReplaySynthesizer().geometry(params, (n, n))[0].panel_px_per_sensor_px == pytest.approx(q, rel=1e-3)
+    k = int(round(abs(q - round(q)) * n))  # the beat frequency, in FFT bins of n samples
+    # A flat grey panel: the strongest structure of the capture is the beat itself.
+    flat = _line_spectrum(ReplaySynthesizer().apply(np.full((n, n, 3), 128, np.uint8), params))
+    assert int(np.argmax(flat[6 : n // 2])) + 6 in (k - 1, k, k + 1) or _peak_ratio(flat, k) > 50
+    assert _peak_ratio(flat, k) > 20
+    # A face: at the beat frequency the capture has far more energy than a plain resize of the same content,
+    # unlike at other frequencies (where blur and sampling leave it with less).
+    face = draw_face(n, seed=3)
+    moire = _line_spectrum(ReplaySynthesizer().apply(face, params))
+    plain = _line_spectrum(cv2.resize(face, (n, n), interpolation=cv2.INTER_AREA))
+    gain = moire / plain
+    elsewhere = np.median([gain[i] for i in range(6, n // 2) if abs(i - k) > 3])
+    at_beat = moire[k - 1 : k + 2].max() / plain[k - 1 : k + 2].max()
+    assert at_beat > 4 and at_beat > 8 * elsewhere, (at_beat, elsewhere)
+
+
+def test_moire_fades_with_a_soft_lens_but_survives_some_defocus() -> None:
+    n = 128
+    flat = np.full((n, n, 3), 128, np.uint8)
+    sharp = ReplaySynthesizer().apply(flat, _frontal(1.25, n=n)).astype(float).std()
+    soft = ReplaySynthesizer().apply(flat, _frontal(1.25, n=n, lens_cutoff=1.2)).astype(float).std()
+    # A defocus disk 1.3 px across passes the 1.25 cycles/px panel through its first side lobe (sign flipped).
+    disk = ReplaySynthesizer().apply(flat, _frontal(1.25, n=n, defocus=1.3)).astype(float).std()
+    assert soft < 0.2 * sharp  # 1.25 cycles/px is beyond this lens's cutoff
+    assert disk > 5 * soft
+
+
+def test_pentile_layout_renders() -> None:
+    params = dataclasses.replace(_frontal(1.25, n=64), layout="pentile-diamond")
+    out = ReplaySynthesizer().apply(np.full((64, 64, 3), 128, np.uint8), params)
+    assert out.std() > 1.0  # the sub-pixel pattern aliases into visible structure
+
+
+def test_replay_clip_pose_changes_within_jitter_bound() -> None:
+    synth = ReplaySynthesizer(SMALL)
+    params = synth.sample_params(np.random.default_rng(11))
+    view = params.view
+    poses = view.poses(12)
+    assert poses[0] == view.pose
+    for a, b in zip(poses, poses[1:], strict=False):
+        for name in ("yaw", "pitch", "roll"):
+            assert abs(getattr(b, name) - getattr(a, name)) <= view.jitter_angle + 1e-9
+        for name in ("off_x", "off_y"):
+            assert abs(getattr(b, name) - getattr(a, name)) <= view.jitter_shift + 1e-9
+        assert abs(b.distance / a.distance - 1) <= view.jitter_zoom * (1 + 1e-6) + 1e-12
+
+
+def test_replay_clip_is_temporally_coherent() -> None:
+    synth = ReplaySynthesizer(SMALL)
+    clip = face_clip(6, 64, seed=4)
+    params = _ideal(synth.sample_params(np.random.default_rng(5)))
+    out = synth.apply(clip, params)
+    assert out.shape == clip.shape and out.dtype == np.uint8
+    step = np.mean([np.abs(out[t + 1].astype(float) - out[t]).mean() for t in range(5)])
+    other = synth.apply(clip, _ideal(synth.sample_params(np.random.default_rng(6))))
+    across = np.abs(other[0].astype(float) - out[0]).mean()
+    assert step < 0.5 * across
+
+
+def test_reflections_sweep_twice_the_tilt() -> None:
+    x0, _ = mirror_direction(Pose(yaw=0.0, distance=5.0))
+    x1, _ = mirror_direction(Pose(yaw=3.0, distance=5.0))
+    assert abs(x1 - x0) == pytest.approx(6.0, abs=0.05)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: ReplayRanges(face_scale=(0.9, 0.5)), r"ReplayRanges.face_scale: expected \(low, high\)"),
+        (lambda: ReplayRanges(devices={"tv": 1.0}), "unknown choice 'tv'"),
+        (lambda: ReplayRanges(hand_probability=1.5), "hand_probability: expected a probability"),
+        (lambda: ReplayRanges(capture=CaptureRanges(supersample=0)), "supersample: expected an integer"),
+        (lambda: ReplayParams(ppi=-1.0), "ReplayParams.ppi must be > 0"),
+        (lambda: ReplayParams(layout="delta"), "layout 'delta' unknown"),
+        (lambda: ReplayParams(face_scale=2.0), "puts the face"),
+        (lambda: CaptureParams(sensor_px=15), "sensor_px must be an even number >= 16"),
+        (lambda: CaptureParams(codec="av1"), "codec: unknown 'av1'"),
+        (lambda: Pose(distance=0.1), "Pose.distance must be > 0.5"),
+        (lambda: ReplayParams.from_dict({"ppi": 300, "colour": "red"}), r"unknown parameter\(s\) \['colour'\]"),
+    ],
+)
+def test_invalid_parameters_fail_clearly(make, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+@pytest.mark.parametrize(
+    "image",
+    [np.zeros((32, 32, 3), np.float32), np.zeros((32, 32), np.uint8), np.zeros((8, 8, 3), np.uint8)],
+)
+def test_replay_rejects_bad_images(image: np.ndarray) -> None:
+    with pytest.raises(ValueError, match="expected"):
+        ReplaySynthesizer().apply(image, ReplayParams())
