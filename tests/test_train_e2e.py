@@ -67,6 +67,20 @@ def test_tiny_run_every_stage_checkpoint_resume_scores_report(tmp_path):
     assert loaded.threshold is not None and loaded.threshold_criterion == "eer"
     assert loaded.cache_info.face_size == 64
 
+    # `stasn evaluate --checkpoint --cache` scores the cache with the checkpoint and writes the same report
+    from typer.testing import CliRunner
+
+    from stasn.cli.main import app
+
+    out = tmp_path / "evaluation"
+    cli = CliRunner().invoke(
+        app,
+        ["evaluate", "--checkpoint", str(result.best_checkpoint), "--cache", str(config.data.cache), "--out", str(out)],
+    )
+    assert cli.exit_code == 0, cli.output
+    assert (out / "report" / "report.html").is_file()
+    assert {r.video_id for r in read_scores(out / "scores" / "test.csv")} == {r.video_id for r in test_rows}
+
     # resume: one more joint epoch continues from last.ckpt (epoch counter carries on)
     longer = tiny_experiment(
         tmp_path,
