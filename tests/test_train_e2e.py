@@ -50,7 +50,7 @@ def test_tiny_run_every_stage_checkpoint_resume_scores_report(tmp_path):
     result = train_experiment(config, enable_progress_bar=False)
     run = config.run_dir
     assert result.best_checkpoint.is_file() and result.last_checkpoint.is_file()
-    assert (run / "logs" / "metrics.csv").is_file()
+    assert (run / "logs" / "version_0" / "metrics.csv").is_file()
     assert (run / "report" / "report.html").is_file() and (run / "report" / "report.md").is_file()
     test_rows = read_scores(run / "scores" / "test.csv")
     assert {r.label for r in test_rows} == {0, 1}
@@ -58,7 +58,7 @@ def test_tiny_run_every_stage_checkpoint_resume_scores_report(tmp_path):
     assert result.threshold is not None and math.isfinite(result.threshold)
 
     # every stage ran: the schedule logs the stage index per epoch
-    metrics = (run / "logs" / "metrics.csv").read_text()
+    metrics = (run / "logs" / "version_0" / "metrics.csv").read_text()
     assert "stage_index" in metrics
 
     # checkpoint round trip keeps the config and the dev threshold
@@ -90,6 +90,7 @@ def test_tiny_run_every_stage_checkpoint_resume_scores_report(tmp_path):
     train_experiment(longer, resume="auto", evaluate_test=False, enable_progress_bar=False)
     after = torch.load(longer.run_dir / "checkpoints" / "last.ckpt", weights_only=False)["epoch"]
     assert after == before + 1
+    assert (longer.run_dir / "logs" / "version_1" / "metrics.csv").is_file(), "a resumed run keeps earlier logs"
 
 
 def test_corrupted_checkpoint_fails_clearly(tmp_path):

@@ -3,7 +3,7 @@
 Output folder ``<output_dir>/<name>/``::
 
     checkpoints/best.ckpt  checkpoints/last.ckpt    model + config + crop sizes + dev threshold
-    logs/                                          CSV metrics;  tb/  TensorBoard
+    logs/version_N/metrics.csv                     CSV metrics (one version per start/resume); tb/ TensorBoard
     scores/dev.csv  scores/test.csv                one row per scored clip (stasn.evaluate score-file format)
     report/report.md  report/report.html           test metrics at the dev threshold, curves, RAM regions
 """
@@ -137,7 +137,8 @@ def build_trainer(
     last = ModelCheckpoint(
         dirpath=run_dir / "checkpoints", filename="last", monitor=None, save_top_k=1, enable_version_counter=False
     )
-    loggers = [CSVLogger(run_dir, name="logs", version=""), TensorBoardLogger(run_dir, name="tb", version="")]
+    # One version folder per (re)start: a resumed run keeps the logs of the runs before it.
+    loggers = [CSVLogger(run_dir, name="logs"), TensorBoardLogger(run_dir, name="tb")]
     trainer = L.Trainer(
         max_epochs=stages.total_epochs,
         accelerator=train.accelerator,
