@@ -4,7 +4,8 @@
    (60 / 20 / 20 % of the subjects; the shared copy has only the official *train* list, so all three splits come from
    it), threshold fixed on dev, ACER / EER / AUC reported on test.
 2. ``claim`` — the paper's data claim on real attacks: train on NUAA's LIVE faces only plus attacks synthesized from
-   them (replay + print, no real replay and no real print), then score the real live and replay face crops of
+   them (replay + print, cached and on the fly; no real replay and no real print; half of the live clips re-filmed by
+   a random camera, :class:`stasn.synth.camera.SimulateCamera`), then score the real live and replay face crops of
    ``../shared/data/replay-crops-dev/`` at the threshold fixed on the synthetic dev split; report AUC, APCER, BPCER.
 
 Both use the demo-sized model (ResNet-18, 96 px, T=4, K=3) trained from scratch: no ImageNet weights are available
@@ -61,7 +62,7 @@ def split_by_subject(samples: list[Sample], fractions=(0.6, 0.2, 0.2), seed: int
     return [dataclasses.replace(s, split=split[s.subject]) for s in samples]
 
 
-def experiment(name: str, cache: Path, epochs: int, synth_fraction: float = 0.0):
+def experiment(name: str, cache: Path, epochs: int, synth_fraction: float = 0.0, live_camera: float = 0.0):
     from stasn.train.config import load_experiment
 
     per = max(1, epochs // 3)
@@ -73,7 +74,7 @@ def experiment(name: str, cache: Path, epochs: int, synth_fraction: float = 0.0)
             "seed": 0,
             "model": MODEL,
             "data": {"cache": str(cache), "batch_size": 8, "num_workers": 0, "eval_clips_per_video": 2},
-            "synth": {"fraction": synth_fraction},
+            "synth": {"fraction": synth_fraction, "live_camera": live_camera},
             "train": {
                 "stages": [
                     {"stage": "tasm", "epochs": per},
@@ -133,11 +134,14 @@ def run_claim(epochs: int) -> dict:
 
     live = [s for s in split_by_subject(list(open_dataset("nuaa", NUAA, dev_fraction=0.0))) if s.label == 0]
     cache = OUT / "cache-claim"
-    prepare_samples(live, cache, detector=f"yunet:{YUNET}", frames_per_video=8, cache_info=INFO, workers=2)
+    prepare_samples(live, cache, detector=f"yunet:{YUNET}", frames_per_video=16, cache_info=INFO, workers=2)
     made = {}
     for kind in ("replay", "print"):
         made[kind] = synthesize_cache(cache, cache, kind=kind, per_live=1, seed=1, workers=2).videos
-    result = train_experiment(experiment("claim", cache, epochs), evaluate_test=False, enable_progress_bar=False)
+    # On top of the cached attacks, 30 % of live training clips become fresh attacks on the fly, and half of the
+    # clips that stay live are re-filmed by a random camera, so the camera alone cannot separate the classes.
+    claim = experiment("claim", cache, epochs, synth_fraction=0.3, live_camera=0.5)
+    result = train_experiment(claim, evaluate_test=False, enable_progress_bar=False)
 
     # the real crops are already faces: detect again with the same detector and crop the same way as training data
     real_cache = OUT / "cache-replay-crops"

@@ -133,6 +133,10 @@ class ClipDataset(Dataset):
         synth_transform: turns a LIVE clip's high-res frames into an attack (see :data:`SynthTransform`), applied
             with probability ``synth_fraction``; the clip's label becomes 1 and its attack type the returned one.
         synth_fraction: probability of synthesizing an attack from a live clip, in [0, 1].
+        camera_transform: ``(frames, rng) -> frames`` re-filming a LIVE clip that stays live with a random camera
+            (e.g. :class:`stasn.synth.camera.SimulateCamera`), applied with probability ``camera_fraction``; it keeps
+            the camera itself from telling live from synthesized attacks.
+        camera_fraction: probability of applying ``camera_transform`` to a live clip, in [0, 1].
         datasets: keep only rows of these ``dataset`` names (``None`` = all).
         seed: fixes the random draws (starts, augmentation, synthesis) per item; ``None`` draws from torch's RNG,
             which Lightning's ``seed_everything`` and DataLoader workers seed.
@@ -151,6 +155,8 @@ class ClipDataset(Dataset):
         augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
         synth_transform: SynthTransform | None = None,
         synth_fraction: float = 0.0,
+        camera_transform: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
+        camera_fraction: float = 0.0,
         datasets: Sequence[str] | None = None,
         seed: int | None = None,
         rows: Sequence[ManifestRow] | None = None,
@@ -164,6 +170,11 @@ class ClipDataset(Dataset):
             raise ValueError(f"synth_fraction is a probability, got {synth_fraction}")
         if synth_fraction > 0 and synth_transform is None:
             raise ValueError(f"synth_fraction={synth_fraction} needs a synth_transform")
+        if not 0.0 <= camera_fraction <= 1.0 or (camera_fraction > 0 and camera_transform is None):
+            raise ValueError(
+                f"camera_fraction={camera_fraction} must be in [0, 1] and > 0 only with a camera_transform"
+            )
+        self.camera_transform, self.camera_fraction = camera_transform, camera_fraction
         self.cache_dir = Path(cache_dir)
         self.info = read_cache_info(self.cache_dir)
         self.split, self.num_frames, self.frame_stride = split, num_frames, frame_stride
@@ -235,6 +246,8 @@ class ClipDataset(Dataset):
         if self.synth_transform is not None and label == LIVE and rng.random() < self.synth_fraction:
             highres, attack_type, params = self._synthesize(highres, rng, video.video_id)
             label, synth = SPOOF, json.dumps(params, sort_keys=True, default=str)
+        elif self.camera_transform is not None and label == LIVE and rng.random() < self.camera_fraction:
+            highres = np.asarray(self.camera_transform(highres, rng), dtype=np.uint8)
         if self.augment is not None:
             highres = self.augment(highres, rng)
         faces = np.stack([face_from_highres(f, self.info.face_size) for f in highres])  # (T, F, F, 3)

@@ -11,6 +11,7 @@ val/test clips are fixed (``eval_clips_per_video`` per video) and never augmente
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -46,6 +47,8 @@ class CacheDataModule(L.LightningDataModule):
         synth_transform: ``(highres_frames, rng) -> (frames, attack_type, params)`` applied to live training clips
             with probability ``synth_fraction`` (e.g. a ``stasn.synth`` transform).
         synth_fraction: probability of synthesizing an attack from a live training clip.
+        camera_transform: re-films live training clips with a random camera (see :class:`ClipDataset`).
+        camera_fraction: probability of ``camera_transform`` for a live training clip that stays live.
         augment: ``True`` for :class:`~stasn.data.augment.ClipAugment` defaults, a ``ClipAugment``, or ``False``.
         eval_clips_per_video: fixed clips per video for val/test.
         frame_stride: step between clip frames, in cached frames.
@@ -66,6 +69,8 @@ class CacheDataModule(L.LightningDataModule):
         balance: bool = False,
         synth_transform: SynthTransform | None = None,
         synth_fraction: float = 0.0,
+        camera_transform: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
+        camera_fraction: float = 0.0,
         augment: bool | ClipAugment = True,
         eval_clips_per_video: int = 4,
         frame_stride: int = 1,
@@ -77,6 +82,7 @@ class CacheDataModule(L.LightningDataModule):
         self.cache_dir = Path(cache_dir)
         self.num_frames, self.batch_size, self.num_workers = num_frames, batch_size, num_workers
         self.balance, self.synth_transform, self.synth_fraction = balance, synth_transform, synth_fraction
+        self.camera_transform, self.camera_fraction = camera_transform, camera_fraction
         self.augment = ClipAugment() if augment is True else (augment or None)
         self.eval_clips_per_video, self.frame_stride = eval_clips_per_video, frame_stride
         self.prepare, self.pin_memory, self.seed = prepare, pin_memory, seed

@@ -59,6 +59,7 @@ class SynthConfig:
     fraction: float = 0.0  # share of live training clips turned into attacks; 0 = train without synthetic data
     kinds: list[str] = field(default_factory=lambda: ["replay", "print"])
     weights: list[float] | None = None  # relative frequency of each kind; None = equal
+    live_camera: float = 0.0  # share of live training clips re-filmed by a random camera (stasn.synth.camera); ours
 
 
 @dataclass
@@ -123,6 +124,8 @@ class ExperimentConfig:
             raise ValueError(f"train.criterion must be eer, bpcer20, bpcer10 or bpcer100, got {self.train.criterion!r}")
         if not 0.0 <= self.synth.fraction <= 1.0:
             raise ValueError(f"synth.fraction must be in [0, 1], got {self.synth.fraction}")
+        if not 0.0 <= self.synth.live_camera <= 1.0:
+            raise ValueError(f"synth.live_camera must be in [0, 1], got {self.synth.live_camera}")
         for kind in self.synth.kinds:
             if kind not in ("replay", "print"):
                 raise ValueError(f"synth.kinds: unknown kind {kind!r}. Valid values are {{replay, print}}.")

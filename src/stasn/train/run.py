@@ -91,11 +91,15 @@ def _ensure_cache(config: ExperimentConfig) -> CacheInfo:
 def _datamodule(config: ExperimentConfig):
     from stasn.data.datamodule import CacheDataModule
 
-    synth_transform = None
+    synth_transform = camera_transform = None
     if config.synth.fraction > 0:
         from stasn.synth import SynthesizeAttack
 
         synth_transform = SynthesizeAttack(kinds=tuple(config.synth.kinds), weights=config.synth.weights)
+    if config.synth.live_camera > 0:
+        from stasn.synth.camera import SimulateCamera
+
+        camera_transform = SimulateCamera()
     return CacheDataModule(
         config.data.cache,
         num_frames=config.model.num_frames,
@@ -104,6 +108,8 @@ def _datamodule(config: ExperimentConfig):
         balance=config.data.balance,
         synth_transform=synth_transform,
         synth_fraction=config.synth.fraction,
+        camera_transform=camera_transform,
+        camera_fraction=config.synth.live_camera,
         eval_clips_per_video=config.data.eval_clips_per_video,
         seed=config.seed,
     )

@@ -1,0 +1,58 @@
+"""SimulateCamera: live clips re-filmed by a random camera, and its hook in ClipDataset."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stasn.data.clips import ClipDataset
+from stasn.synth.camera import SimulateCamera, srgb_to_linear_image
+from tiny_cache import make_tiny_cache
+
+
+def _clip(seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    base = rng.integers(40, 220, (1, 64, 64, 3), dtype=np.uint8)
+    return np.repeat(base, 3, axis=0)
+
+
+def test_simulate_camera_keeps_shape_and_is_deterministic():
+    frames = _clip()
+    a = SimulateCamera()(frames, np.random.default_rng(7))
+    b = SimulateCamera()(frames, np.random.default_rng(7))
+    assert a.shape == frames.shape and a.dtype == np.uint8
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, frames)
+
+
+def test_simulate_camera_rejects_bad_input():
+    with pytest.raises(ValueError, match=r"expected uint8 frames \[T, H, W, 3\]"):
+        SimulateCamera()(np.zeros((64, 64, 3), np.uint8), np.random.default_rng(0))
+
+
+def test_srgb_to_linear_endpoints():
+    lin = srgb_to_linear_image(np.array([[[0, 128, 255]]], np.uint8))
+    assert lin[0, 0, 0] == 0 and lin[0, 0, 2] == pytest.approx(1.0)
+    assert lin[0, 0, 1] == pytest.approx(0.2158, abs=1e-3)
+
+
+def test_clip_dataset_films_live_clips_only(tmp_path):
+    cache = make_tiny_cache(tmp_path / "cache", face_size=32, highres_size=64, no_face_video=False)
+    calls = []
+
+    def camera(frames, rng):
+        calls.append(frames.shape)
+        return np.zeros_like(frames)
+
+    plain = ClipDataset(cache, "train", 2, seed=0)
+    filmed = ClipDataset(cache, "train", 2, seed=0, camera_transform=camera, camera_fraction=1.0)
+    for i in range(len(filmed)):
+        item, original = filmed[i], plain[i]
+        assert item["label"] == original["label"], "the camera never changes the label"
+        if item["label"] == 0:
+            assert float(item["highres"].abs().max()) == 0.0
+        else:
+            assert float(item["highres"].abs().max()) > 0.0
+    assert len(calls) == sum(1 for label in plain.labels if label == 0)
+    with pytest.raises(ValueError, match="camera_fraction=0.5"):
+        ClipDataset(cache, "train", 2, camera_fraction=0.5)
