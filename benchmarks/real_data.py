@@ -73,7 +73,13 @@ def experiment(name: str, cache: Path, epochs: int, synth_fraction: float = 0.0,
             "output_dir": str(OUT / "runs"),
             "seed": 0,
             "model": MODEL,
-            "data": {"cache": str(cache), "batch_size": 8, "num_workers": 0, "eval_clips_per_video": 2},
+            "data": {
+                "cache": str(cache),
+                "batch_size": 8,
+                "num_workers": 0,
+                "eval_clips_per_video": 2,
+                "train_clips_per_video": 8,
+            },
             "synth": {"fraction": synth_fraction, "live_camera": live_camera},
             "train": {
                 "stages": [

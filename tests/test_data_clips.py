@@ -228,3 +228,17 @@ def test_datamodule_without_train_clips_is_an_error(tmp_path):
     cache = make_cache(tmp_path / "c", {"t1": (1, "replay", "test", ["ok"])})
     with pytest.raises(ValueError, match="no usable train clips"):
         CacheDataModule(cache, num_frames=2, num_workers=0).setup("fit")
+
+
+def test_train_clips_per_video_sets_the_epoch_length(tmp_path):
+    from tiny_cache import make_tiny_cache
+
+    from stasn.data.datamodule import CacheDataModule
+
+    cache = make_tiny_cache(tmp_path / "cache", face_size=32, highres_size=64, no_face_video=False)
+    for balance in (True, False):
+        module = CacheDataModule(
+            cache, num_frames=2, batch_size=4, num_workers=0, balance=balance, train_clips_per_video=3
+        )
+        module.setup("fit")
+        assert len(module.train_dataloader().sampler) == 3 * len(module.train_set)

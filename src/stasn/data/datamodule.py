@@ -18,7 +18,7 @@ import cv2
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, WeightedRandomSampler
+from torch.utils.data import DataLoader, RandomSampler, WeightedRandomSampler
 
 from stasn.data.augment import ClipAugment
 from stasn.data.clips import ClipDataset, SynthTransform, balance_weights
@@ -51,6 +51,8 @@ class CacheDataModule(L.LightningDataModule):
         camera_fraction: probability of ``camera_transform`` for a live training clip that stays live.
         augment: ``True`` for :class:`~stasn.data.augment.ClipAugment` defaults, a ``ClipAugment``, or ``False``.
         eval_clips_per_video: fixed clips per video for val/test.
+        train_clips_per_video: random clips drawn per training video and epoch (an epoch is
+            ``train_clips_per_video * videos`` clips); raise it for small datasets.
         frame_stride: step between clip frames, in cached frames.
         prepare: keyword arguments of :func:`stasn.data.prepare.prepare_dataset` (``dataset``, ``root``, ...);
             when given, ``prepare_data`` builds/completes the cache first (resumable, so cheap when done).
@@ -73,6 +75,7 @@ class CacheDataModule(L.LightningDataModule):
         camera_fraction: float = 0.0,
         augment: bool | ClipAugment = True,
         eval_clips_per_video: int = 4,
+        train_clips_per_video: int = 1,
         frame_stride: int = 1,
         prepare: dict | None = None,
         pin_memory: bool = False,
@@ -85,6 +88,9 @@ class CacheDataModule(L.LightningDataModule):
         self.camera_transform, self.camera_fraction = camera_transform, camera_fraction
         self.augment = ClipAugment() if augment is True else (augment or None)
         self.eval_clips_per_video, self.frame_stride = eval_clips_per_video, frame_stride
+        if train_clips_per_video < 1:
+            raise ValueError(f"train_clips_per_video must be >= 1, got {train_clips_per_video}")
+        self.train_clips_per_video = train_clips_per_video
         self.prepare, self.pin_memory, self.seed = prepare, pin_memory, seed
         self.train_set: ClipDataset | None = None
         self.val_set: ClipDataset | None = None
@@ -137,10 +143,12 @@ class CacheDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         assert self.train_set is not None, "call setup('fit') first"
         generator = None if self.seed is None else torch.Generator().manual_seed(self.seed)
+        draws = len(self.train_set) * self.train_clips_per_video
         if not self.balance:
-            return self._loader(self.train_set, shuffle=True, generator=generator)
+            sampler = RandomSampler(self.train_set, num_samples=draws, generator=generator)
+            return self._loader(self.train_set, sampler=sampler)
         weights = balance_weights(self.train_set.labels, self.synth_fraction if self.synth_transform else 0.0)
-        sampler = WeightedRandomSampler(torch.as_tensor(weights, dtype=torch.double), len(weights), generator=generator)
+        sampler = WeightedRandomSampler(torch.as_tensor(weights, dtype=torch.double), draws, generator=generator)
         return self._loader(self.train_set, sampler=sampler)
 
     def val_dataloader(self) -> DataLoader:

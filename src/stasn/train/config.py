@@ -50,6 +50,7 @@ class DataConfig:
     num_workers: int = 2
     balance: bool = True  # sample live and spoof clips equally often in training; ours
     eval_clips_per_video: int = 2  # clips scored per dev/test video; their scores are averaged; ours
+    train_clips_per_video: int = 1  # random clips per training video per epoch; raise for small datasets
 
 
 @dataclass

@@ -111,6 +111,7 @@ def _datamodule(config: ExperimentConfig):
         camera_transform=camera_transform,
         camera_fraction=config.synth.live_camera,
         eval_clips_per_video=config.data.eval_clips_per_video,
+        train_clips_per_video=config.data.train_clips_per_video,
         seed=config.seed,
     )
 
