@@ -19,8 +19,10 @@ def test_every_shipped_config_loads(path):
 
 
 def test_layered_configs_and_overrides():
-    config = load_experiment([CONFIGS / "oulu_p1.yaml", CONFIGS / "fast.yaml", CONFIGS / "with_synth.yaml"],
-                             ["train.lr=3e-4", "train.stages=[{stage: joint, epochs: 1}]", "data.prepare.fold=2"])
+    config = load_experiment(
+        [CONFIGS / "oulu_p1.yaml", CONFIGS / "fast.yaml", CONFIGS / "with_synth.yaml"],
+        ["train.lr=3e-4", "train.stages=[{stage: joint, epochs: 1}]", "data.prepare.fold=2"],
+    )
     assert config.model.backbone == "resnet18"  # fast.yaml
     assert config.model.num_regions == 4  # kept from oulu_p1.yaml
     assert config.synth.fraction == pytest.approx(0.3)
