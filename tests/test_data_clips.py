@@ -232,7 +232,7 @@ def test_datamodule_without_train_clips_is_an_error(tmp_path):
 
 def test_train_clips_per_video_sets_the_epoch_length(tmp_path):
     from stasn.data.datamodule import CacheDataModule
-    from tiny_cache import make_tiny_cache
+    from tiny import make_tiny_cache
 
     cache = make_tiny_cache(tmp_path / "cache", face_size=32, highres_size=64, no_face_video=False)
     for balance in (True, False):

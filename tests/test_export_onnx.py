@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from conftest import shared_path
@@ -24,32 +23,13 @@ from stasn.infer.export import PARITY_TOLERANCE, ParityReport, check_parity, com
 from stasn.infer.inputs import load_image
 from stasn.model import STASN, STASNConfig
 from stasn.train.checkpoint import load_checkpoint, save_checkpoint
-
-TINY = dict(
-    backbone="resnet18",
-    num_frames=2,
-    input_size=64,
-    highres_size=128,
-    num_regions=2,
-    region_size=32,
-    region_output_size=32,
-    lstm_hidden=16,
-)
+from tiny import TINY_MODEL, save_tiny_checkpoint
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory) -> tuple[Path, Path]:
-    torch.manual_seed(0)
-    config = STASNConfig(**TINY)
     folder = tmp_path_factory.mktemp("export")
-    ckpt = save_checkpoint(
-        folder / "tiny.ckpt",
-        STASN.from_config(config).eval(),
-        config,
-        CacheInfo(64, 128),
-        threshold=0.35,
-        threshold_criterion="bpcer20",
-    )
+    ckpt = save_tiny_checkpoint(folder / "tiny.ckpt", threshold=0.35, threshold_criterion="bpcer20")
     result = CliRunner().invoke(
         app, ["export", "--checkpoint", str(ckpt), "--format", "onnx", "--out", str(folder / "tiny.onnx")]
     )
@@ -115,7 +95,7 @@ def test_onnx_backend_gives_the_same_predictions(exported):
 
 
 def test_failed_parity_writes_nothing(tmp_path, monkeypatch):
-    config = STASNConfig(**TINY)
+    config = STASNConfig(**TINY_MODEL)
     ckpt = save_checkpoint(tmp_path / "m.ckpt", STASN.from_config(config), config, CacheInfo(64, 128))
     monkeypatch.setattr(export_module, "onnx_bytes", lambda loaded, **kw: b"graph")
     monkeypatch.setattr(export_module, "check_parity", lambda *a, **kw: ParityReport(0.5, 3.0, 0.25, (1,)))
@@ -125,7 +105,7 @@ def test_failed_parity_writes_nothing(tmp_path, monkeypatch):
 
 
 def test_export_cli_errors_are_one_line(tmp_path):
-    config = STASNConfig(**TINY)
+    config = STASNConfig(**TINY_MODEL)
     ckpt = save_checkpoint(tmp_path / "m.ckpt", STASN.from_config(config), config, CacheInfo(64, 128))
     result = CliRunner().invoke(app, ["export", "--checkpoint", str(ckpt), "--opset", "12"])
     assert result.exit_code == 1 and "opset 12 is too low" in result.output

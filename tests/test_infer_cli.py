@@ -9,35 +9,18 @@ import av
 import cv2
 import numpy as np
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from stasn.cli.main import app
-from stasn.data.manifest import CacheInfo
 from stasn.data.video import open_video
 from stasn.infer import inputs as inputs_module
 from stasn.infer.inputs import expand_inputs
-from stasn.model import STASN, STASNConfig
-from stasn.train.checkpoint import save_checkpoint
-
-TINY = dict(
-    backbone="mobilenet_v3_small",
-    num_frames=2,
-    input_size=64,
-    highres_size=128,
-    num_regions=2,
-    region_size=32,
-    region_output_size=32,
-    lstm_hidden=16,
-)
+from tiny import save_tiny_checkpoint
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    config = STASNConfig(**TINY)
-    path = tmp_path_factory.mktemp("cli") / "tiny.ckpt"
-    return save_checkpoint(path, STASN.from_config(config).eval(), config, CacheInfo(64, 128), threshold=0.5)
+    return save_tiny_checkpoint(tmp_path_factory.mktemp("cli") / "tiny.ckpt", threshold=0.5)
 
 
 def _frames(n: int, h: int = 64, w: int = 80) -> np.ndarray:

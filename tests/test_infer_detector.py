@@ -8,7 +8,6 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-import torch
 
 import stasn
 from conftest import shared_path
@@ -21,17 +20,7 @@ from stasn.infer.faces import to_input_pixels
 from stasn.infer.result import STATUS_FACE_TOO_SMALL, STATUS_NO_FACE, STATUS_OK, STATUS_UNREADABLE
 from stasn.model import STASN, STASNConfig
 from stasn.train.checkpoint import save_checkpoint
-
-TINY = dict(
-    backbone="resnet18",  # at 64 px MobileNetV3-Small's random init gives the same score for every input
-    num_frames=2,
-    input_size=64,
-    highres_size=128,
-    num_regions=2,
-    region_size=32,
-    region_output_size=32,
-    lstm_hidden=16,
-)
+from tiny import TINY_MODEL, save_tiny_checkpoint
 
 
 class BoxDetector(FaceDetector):
@@ -49,17 +38,7 @@ class BoxDetector(FaceDetector):
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    config = STASNConfig(**TINY)
-    path = tmp_path_factory.mktemp("ckpt") / "tiny.ckpt"
-    save_checkpoint(
-        path,
-        STASN.from_config(config).eval(),
-        config,
-        CacheInfo(face_size=64, highres_size=128),
-        threshold=0.4,
-        threshold_criterion="eer",
-    )
+    path = save_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny.ckpt", threshold=0.4)
     return path
 
 
@@ -93,7 +72,7 @@ def test_predict_image_returns_score_boxes_and_decision(detector):
     assert pred.threshold == pytest.approx(0.4)  # the checkpoint's dev threshold
     assert pred.is_attack == (pred.spoof_score >= 0.4)
     assert pred.face_box == (40.0, 30.0, 120.0, 110.0)
-    assert len(pred.regions) == TINY["num_regions"] and len(pred.clips) == 1
+    assert len(pred.regions) == TINY_MODEL["num_regions"] and len(pred.clips) == 1
     x1, y1, x2, y2 = pred.clips[0].frames[0].crop_box  # face box 80 px enlarged by 1.3 -> 104 px square
     assert (x2 - x1, y2 - y1) == (104, 104)
     for rx1, ry1, rx2, ry2 in pred.regions:  # 32 of 128 high-res px = 26 input px, inside the crop
@@ -130,7 +109,11 @@ def test_still_image_is_repeated_t_times(checkpoint):
             )
 
     det = Detector(
-        Spy(), config=STASNConfig(**TINY), cache_info=CacheInfo(64, 128), threshold=0.5, face_detector=BoxDetector()
+        Spy(),
+        config=STASNConfig(**TINY_MODEL),
+        cache_info=CacheInfo(64, 128),
+        threshold=0.5,
+        face_detector=BoxDetector(),
     )
     pred = det.predict_image(_image())
     assert seen["clips"].shape == (1, 2, 3, 64, 64) and seen["highres"].shape == (1, 2, 3, 128, 128)
@@ -152,7 +135,7 @@ def test_crops_are_the_training_crops(roundtrip):
     spy.name = "spy"
     det = Detector(
         spy,
-        config=STASNConfig(**TINY),
+        config=STASNConfig(**TINY_MODEL),
         cache_info=CacheInfo(64, 128, jpeg_quality=50),
         threshold=0.5,
         face_detector=BoxDetector(),
@@ -265,7 +248,7 @@ def test_predict_stream_yields_one_prediction_per_group(detector):
 
 
 def test_missing_threshold_falls_back_to_default(tmp_path, caplog):
-    config = STASNConfig(**TINY)
+    config = STASNConfig(**TINY_MODEL)
     path = save_checkpoint(tmp_path / "t.ckpt", STASN.from_config(config), config, CacheInfo(64, 128))
     det = Detector.from_checkpoint(path, device="cpu", detector="whole")
     assert det.threshold == DEFAULT_THRESHOLD and det.threshold_source == "default"

@@ -18,7 +18,6 @@ import av
 import httpx
 import numpy as np
 import pytest
-import torch
 from fastapi.testclient import TestClient
 from PIL import Image
 
@@ -26,27 +25,13 @@ from stasn.data.manifest import CacheInfo
 from stasn.infer.backends import BackendOutput
 from stasn.infer.detector import Detector
 from stasn.infer.serve import ServeLimits, create_app
-from stasn.model import STASN, STASNConfig
-from stasn.train.checkpoint import save_checkpoint
-
-TINY = dict(
-    backbone="mobilenet_v3_small",
-    num_frames=2,
-    input_size=64,
-    highres_size=128,
-    num_regions=2,
-    region_size=32,
-    region_output_size=32,
-    lstm_hidden=16,
-)
+from stasn.model import STASNConfig
+from tiny import TINY_MODEL, save_tiny_checkpoint
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    config = STASNConfig(**TINY)
-    path = tmp_path_factory.mktemp("serve") / "tiny.ckpt"
-    return save_checkpoint(path, STASN.from_config(config).eval(), config, CacheInfo(64, 128), threshold=0.5)
+    return save_tiny_checkpoint(tmp_path_factory.mktemp("serve") / "tiny.ckpt", threshold=0.5)
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +159,7 @@ class _BlockingBackend:
 def _blocking_detector() -> tuple[Detector, _BlockingBackend]:
     backend = _BlockingBackend()
     det = Detector(
-        backend, config=STASNConfig(**TINY), cache_info=CacheInfo(64, 128), threshold=0.5, face_detector="whole"
+        backend, config=STASNConfig(**TINY_MODEL), cache_info=CacheInfo(64, 128), threshold=0.5, face_detector="whole"
     )
     return det, backend
 

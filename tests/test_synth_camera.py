@@ -7,7 +7,7 @@ import pytest
 
 from stasn.data.clips import ClipDataset
 from stasn.synth.camera import SimulateCamera, srgb_to_linear_image
-from tiny_cache import make_tiny_cache
+from tiny import make_tiny_cache
 
 
 def _clip(seed: int = 0) -> np.ndarray:

@@ -12,7 +12,7 @@ from stasn.evaluate.scores import read_scores
 from stasn.train.checkpoint import load_checkpoint
 from stasn.train.config import load_experiment
 from stasn.train.run import train_experiment
-from tiny_cache import make_tiny_cache
+from tiny import make_tiny_cache
 
 TINY_MODEL = {
     "backbone": "resnet18",

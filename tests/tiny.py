@@ -1,4 +1,4 @@
-"""A tiny face-crop cache written straight through the manifest API (no decoding, no detection), for training tests.
+"""Tiny test fixtures: a face-crop cache written straight through the manifest API, and a tiny checkpoint.
 
 Live "faces" are smooth blobs; attacks carry a fine stripe pattern (a crude stand-in for moire), so a tiny model can
 learn something within a few steps. Subjects are disjoint across splits.
@@ -86,3 +86,39 @@ def make_tiny_cache(
                 )
     write_manifest(rows, root)
     return root
+
+
+# A 64 px STASN that runs in milliseconds. ResNet-18, not MobileNetV3-Small: at 64 px a randomly initialised
+# MobileNetV3-Small gives the same score for every input, which would hide bugs in tests that compare scores.
+TINY_MODEL = dict(
+    backbone="resnet18",
+    num_frames=2,
+    input_size=64,
+    highres_size=128,
+    num_regions=2,
+    region_size=32,
+    region_output_size=32,
+    lstm_hidden=16,
+)
+
+
+def save_tiny_checkpoint(
+    path: Path, *, threshold: float | None = 0.5, threshold_criterion: str | None = "eer", seed: int = 0, **overrides
+) -> Path:
+    """A checkpoint of a randomly initialised tiny STASN (``TINY_MODEL`` updated by ``overrides``)."""
+    import torch
+
+    from stasn.model import STASN, STASNConfig
+    from stasn.train.checkpoint import save_checkpoint
+
+    torch.manual_seed(seed)
+    config = STASNConfig(**{**TINY_MODEL, **overrides})
+    info = CacheInfo(face_size=config.input_size, highres_size=config.highres_size)
+    return save_checkpoint(
+        path,
+        STASN.from_config(config).eval(),
+        config,
+        info,
+        threshold=threshold,
+        threshold_criterion=threshold_criterion,
+    )
