@@ -132,3 +132,14 @@ def test_real_detectors_agree_on_a_nuaa_face():
             assert face.landmarks.shape == (5, 2) and 0 < face.score <= 1
     assert _iou(boxes["yunet"], boxes["ssd"]) > 0.5
     assert _iou(boxes["yunet"], boxes["haar"]) > 0.4
+
+
+def test_whole_detector_spec_boxes_the_whole_frame():
+    from stasn.data.detect import make_detector
+
+    detector = make_detector("whole")
+    frame = np.zeros((30, 20, 3), np.uint8)
+    (found,) = detector.detect(frame)
+    assert found.box == (0.0, 0.0, 20.0, 30.0) and detector.name == "whole"
+    with pytest.raises(ValueError, match="wrong number of paths"):
+        make_detector("whole:/x.onnx")

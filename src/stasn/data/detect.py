@@ -6,6 +6,7 @@ spec                              detector
 ``haar`` / ``haar:/cascade.xml``  OpenCV Haar cascade (``cv2.data.haarcascades``; needs no model file). Weakest.
 ``yunet:/path.onnx``              YuNet through ``cv2.FaceDetectorYN`` (recommended; five landmarks)
 ``ssd:/path.pb,/path.pbtxt``      OpenCV's ResNet-10 SSD (TensorFlow graph) through ``cv2.dnn``
+``whole``                         the whole frame is the face: for inputs that are already face crops
 ================================  ===========================================================================
 
 All take ``np.ndarray[H, W, 3]`` uint8 RGB frames and return :class:`Detection` records with boxes as
@@ -27,6 +28,7 @@ import cv2
 import numpy as np
 
 __all__ = [
+    "WholeImageDetector",
     "Box",
     "Detection",
     "FaceDetector",
@@ -98,6 +100,22 @@ class FaceDetector:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(max_side={self.max_side})"
+
+
+class WholeImageDetector(FaceDetector):
+    """Treats the whole frame as the face (spec ``whole``): for datasets and inputs that are already face crops.
+
+    The crop a model sees is still this box enlarged by ``crop_scale`` (edge-padded), as for any detected face; use
+    ``crop_scale=1`` to keep exactly the given crop.
+    """
+
+    name = "whole"
+
+    def __init__(self) -> None:
+        super().__init__(max_side=None)
+
+    def _detect_bgr(self, bgr: np.ndarray) -> list[Detection]:
+        return [Detection((0.0, 0.0, float(bgr.shape[1]), float(bgr.shape[0])), 1.0)]
 
 
 class HaarDetector(FaceDetector):
@@ -246,7 +264,7 @@ class SSDDetector(FaceDetector):
         return found
 
 
-_SPECS = "haar, haar:/cascade.xml, yunet:/path.onnx, ssd:/path.pb,/path.pbtxt"
+_SPECS = "haar, haar:/cascade.xml, yunet:/path.onnx, ssd:/path.pb,/path.pbtxt, whole"
 
 
 def make_detector(spec: str, *, max_side: int | None = 640) -> FaceDetector:
@@ -258,13 +276,15 @@ def make_detector(spec: str, *, max_side: int | None = 640) -> FaceDetector:
     name, _, arg = spec.strip().partition(":")
     name = name.lower()
     paths = [p.strip() for p in arg.split(",") if p.strip()] if arg else []
+    if name == "whole" and not paths:
+        return WholeImageDetector()
     if name == "haar" and len(paths) <= 1:
         return HaarDetector(paths[0] if paths else None, max_side=max_side)
     if name == "yunet" and len(paths) == 1:
         return YuNetDetector(paths[0], max_side=max_side)
     if name == "ssd" and len(paths) == 2:
         return SSDDetector(paths[0], paths[1], max_side=max_side)
-    if name in ("haar", "yunet", "ssd"):
+    if name in ("haar", "yunet", "ssd", "whole"):
         raise ValueError(f"detector {spec!r}: wrong number of paths. Valid forms: {_SPECS}")
     raise ValueError(f"Unknown detector {name!r}. Valid forms: {_SPECS}")
 

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from stasn.data.crop import FaceCrop, crop_face, face_from_highres
-from stasn.data.detect import Detection, FaceDetector, largest_face, make_detector
+from stasn.data.detect import Detection, FaceDetector, WholeImageDetector, largest_face, make_detector
 from stasn.data.manifest import CacheInfo
 from stasn.data.video import FrameSource
 from stasn.infer.result import STATUS_FACE_TOO_SMALL, STATUS_NO_FACE, STATUS_OK
@@ -60,25 +60,9 @@ class ArrayFrames(FrameSource):
             yield index, self.frames[index]
 
 
-class WholeImageDetector(FaceDetector):
-    """Treats the whole frame as the face: for inputs that are already face crops (spec ``whole``).
-
-    The model's crop is still this box enlarged by ``crop_scale`` (edge-padded), as for any detected face.
-    """
-
-    name = "whole"
-
-    def __init__(self) -> None:
-        super().__init__(max_side=None)
-
-    def detect(self, frame: np.ndarray) -> list[Detection]:
-        frame = check_frame(frame, "frame")
-        return [Detection((0.0, 0.0, float(frame.shape[1]), float(frame.shape[0])), 1.0)]
-
-
 def face_detector_from_spec(spec: str) -> FaceDetector:
-    """``whole`` (the frame is the face) or any :func:`stasn.data.detect.make_detector` spec."""
-    return WholeImageDetector() if spec.strip().lower() == "whole" else make_detector(spec)
+    """Any :func:`stasn.data.detect.make_detector` spec (``whole``: the frame is the face)."""
+    return make_detector(spec)
 
 
 @dataclass(frozen=True)
