@@ -29,6 +29,7 @@ __all__ = [
     "resolve_root",
     "as_choice",
     "check_split",
+    "check_protocol_without_folds",
     "check_dev_fraction",
     "dev_subjects",
     "move_subjects_to_dev",
@@ -126,6 +127,15 @@ def resolve_root(root: str | Path, dataset: str, must_contain: Sequence[str]) ->
 def as_choice(value: object) -> str | None:
     """``3 -> '3'``, ``'3' -> '3'``, ``None -> None``: protocols and folds are compared as strings."""
     return None if value is None else str(value).strip()
+
+
+def check_protocol_without_folds(dataset: str, protocol: object, protocols: Sequence[str], fold: object) -> str:
+    """Validate ``protocol`` for a dataset that has no folds (``fold`` must be ``None``); returns it as a string."""
+    protocol = as_choice(protocol)
+    check_choice(dataset, "protocol", protocol, protocols)
+    if fold is not None:
+        raise ValueError(f"{dataset} has no folds; got fold={fold!r} (use fold=None)")
+    return protocol  # type: ignore[return-value]
 
 
 def check_split(dataset: str, split: str | None, *, has_dev: bool = True) -> str | None:

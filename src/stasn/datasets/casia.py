@@ -23,9 +23,8 @@ from stasn.datasets.base import (
     DEFAULT_DEV_FRACTION,
     DatasetAdapter,
     Sample,
-    as_choice,
-    check_choice,
     check_dev_fraction,
+    check_protocol_without_folds,
     check_split,
     move_subjects_to_dev,
     resolve_root,
@@ -86,10 +85,7 @@ class CasiaFASD(DatasetAdapter):
         *,
         dev_fraction: float = DEFAULT_DEV_FRACTION,
     ) -> None:
-        protocol = as_choice(protocol)
-        check_choice("CASIA-FASD", "protocol", protocol, self.protocols)
-        if fold is not None:
-            raise ValueError(f"CASIA-FASD has no folds; got fold={fold!r} (use fold=None)")
+        protocol = check_protocol_without_folds("CASIA-FASD", protocol, self.protocols, fold)
         self.dev_fraction = check_dev_fraction(dev_fraction)
         self.split = check_split("CASIA-FASD", split, has_dev=self.dev_fraction > 0)
         official = list(_FOLDERS) if self.split is None else ["test" if self.split == "test" else "train"]

@@ -24,9 +24,8 @@ from stasn.datasets.base import (
     DatasetAdapter,
     FaceAnnotations,
     Sample,
-    as_choice,
-    check_choice,
     check_dev_fraction,
+    check_protocol_without_folds,
     check_split,
     move_subjects_to_dev,
     resolve_root,
@@ -80,10 +79,7 @@ class CelebASpoof(DatasetAdapter):
         *,
         dev_fraction: float = DEFAULT_DEV_FRACTION,
     ) -> None:
-        protocol = as_choice(protocol)
-        check_choice("CelebA-Spoof", "protocol", protocol, self.protocols)
-        if fold is not None:
-            raise ValueError(f"CelebA-Spoof has no folds; got fold={fold!r} (use fold=None)")
+        protocol = check_protocol_without_folds("CelebA-Spoof", protocol, self.protocols, fold)
         self.dev_fraction = check_dev_fraction(dev_fraction)
         self.split = check_split("CelebA-Spoof", split, has_dev=self.dev_fraction > 0)
         self.root = resolve_root(root, "CelebA-Spoof", ["Data", f"metas/{protocol}"])

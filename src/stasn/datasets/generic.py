@@ -30,8 +30,7 @@ from stasn.datasets.base import (
     DatasetAdapter,
     FaceAnnotations,
     Sample,
-    as_choice,
-    check_choice,
+    check_protocol_without_folds,
     check_split,
     select_split,
 )
@@ -67,10 +66,7 @@ class Generic(DatasetAdapter):
         fold: str | int | None = None,
         split: str | None = None,
     ) -> None:
-        protocol = as_choice(protocol)
-        check_choice("generic", "protocol", protocol, self.protocols)
-        if fold is not None:
-            raise ValueError(f"the generic dataset has no folds; got fold={fold!r} (use fold=None)")
+        protocol = check_protocol_without_folds("generic", protocol, self.protocols, fold)
         self.split = check_split("generic", split)
         self.root = Path(root)
         self.protocol, self.fold = protocol, None

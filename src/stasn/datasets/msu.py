@@ -24,9 +24,8 @@ from stasn.datasets.base import (
     DatasetAdapter,
     FaceAnnotations,
     Sample,
-    as_choice,
-    check_choice,
     check_dev_fraction,
+    check_protocol_without_folds,
     check_split,
     move_subjects_to_dev,
     read_list_file,
@@ -70,10 +69,7 @@ class MSUMFSD(DatasetAdapter):
         *,
         dev_fraction: float = DEFAULT_DEV_FRACTION,
     ) -> None:
-        protocol = as_choice(protocol)
-        check_choice("MSU-MFSD", "protocol", protocol, self.protocols)
-        if fold is not None:
-            raise ValueError(f"MSU-MFSD has no folds; got fold={fold!r} (use fold=None)")
+        protocol = check_protocol_without_folds("MSU-MFSD", protocol, self.protocols, fold)
         self.dev_fraction = check_dev_fraction(dev_fraction)
         self.split = check_split("MSU-MFSD", split, has_dev=self.dev_fraction > 0)
         self.root = resolve_root(root, "MSU-MFSD", ["scene01/real", "scene01/attack"])

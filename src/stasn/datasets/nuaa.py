@@ -23,9 +23,8 @@ from stasn.datasets.base import (
     DEFAULT_DEV_FRACTION,
     DatasetAdapter,
     Sample,
-    as_choice,
-    check_choice,
     check_dev_fraction,
+    check_protocol_without_folds,
     check_split,
     move_subjects_to_dev,
     read_list_file,
@@ -76,10 +75,7 @@ class NUAA(DatasetAdapter):
         sequences: bool = True,
         dev_fraction: float = DEFAULT_DEV_FRACTION,
     ) -> None:
-        protocol = as_choice(protocol)
-        check_choice("NUAA", "protocol", protocol, self.protocols)
-        if fold is not None:
-            raise ValueError(f"NUAA has no folds; got fold={fold!r} (use fold=None)")
+        protocol = check_protocol_without_folds("NUAA", protocol, self.protocols, fold)
         self.dev_fraction = check_dev_fraction(dev_fraction)
         self.split = check_split("NUAA", split, has_dev=self.dev_fraction > 0)
         self.root = resolve_root(root, "NUAA", ["ClientRaw", "ImposterRaw"])

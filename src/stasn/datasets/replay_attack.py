@@ -26,8 +26,7 @@ from stasn.datasets.base import (
     DatasetAdapter,
     FaceAnnotations,
     Sample,
-    as_choice,
-    check_choice,
+    check_protocol_without_folds,
     check_split,
     resolve_root,
     select_split,
@@ -90,10 +89,7 @@ class ReplayAttack(DatasetAdapter):
         fold: str | int | None = None,
         split: str | None = None,
     ) -> None:
-        protocol = as_choice(protocol)
-        check_choice("Replay-Attack", "protocol", protocol, self.protocols)
-        if fold is not None:
-            raise ValueError(f"Replay-Attack has no folds; got fold={fold!r} (use fold=None)")
+        protocol = check_protocol_without_folds("Replay-Attack", protocol, self.protocols, fold)
         self.split = check_split("Replay-Attack", split)
         splits = list(_FOLDERS) if self.split is None else [self.split]
         self.root = resolve_root(root, "Replay-Attack", [_FOLDERS[s] for s in splits])

@@ -22,8 +22,7 @@ from stasn.datasets.base import (
     DatasetAdapter,
     FaceAnnotations,
     Sample,
-    as_choice,
-    check_choice,
+    check_protocol_without_folds,
     check_split,
     resolve_root,
     select_split,
@@ -66,10 +65,7 @@ class ReplayMobile(DatasetAdapter):
         fold: str | int | None = None,
         split: str | None = None,
     ) -> None:
-        protocol = as_choice(protocol)
-        check_choice("Replay-Mobile", "protocol", protocol, self.protocols)
-        if fold is not None:
-            raise ValueError(f"Replay-Mobile has no folds; got fold={fold!r} (use fold=None)")
+        protocol = check_protocol_without_folds("Replay-Mobile", protocol, self.protocols, fold)
         self.split = check_split("Replay-Mobile", split)
         splits = list(_FOLDERS) if self.split is None else [self.split]
         self.root = resolve_root(root, "Replay-Mobile", [_FOLDERS[s] for s in splits])
