@@ -133,34 +133,39 @@ class ExperimentConfig:
 
 
 def _build(cls: type, values: Any, where: str) -> Any:
-    """Build dataclass ``cls`` from a mapping, recursing into nested dataclass fields; unknown keys are errors."""
+    """Build dataclass ``cls`` from a mapping, recursing into nested dataclass fields; unknown keys are errors.
+
+    ``where`` is the dotted key path of ``values`` ("" for the top level); error messages start with it.
+    """
+    prefix = f"{where}: " if where else ""
     if dataclasses.is_dataclass(values):
         return values
     if values is None:
         values = {}
     if not isinstance(values, dict):
-        raise ValueError(f"{where}: expected a mapping, got {values!r}")
+        raise ValueError(f"{prefix}expected a mapping, got {values!r}")
     if cls is STASNConfig:
-        return STASNConfig.from_dict(values, source=where)
+        return STASNConfig.from_dict(values, source=where or "model")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(fields))
     if unknown:
-        raise ValueError(f"{where}: unknown key(s) {unknown}. Valid keys: {sorted(fields)}")
+        raise ValueError(f"{prefix}unknown key(s) {unknown}. Valid keys: {sorted(fields)}")
     kwargs = {}
     for name, value in values.items():
+        key = f"{where}.{name}" if where else name
         nested = _NESTED.get((cls, name))
         if nested is StageSpec:
             if not isinstance(value, list):
-                raise ValueError(f"{where}.{name}: expected a list of {{stage, epochs}}, got {value!r}")
-            kwargs[name] = [_build(StageSpec, v, f"{where}.{name}[{i}]") for i, v in enumerate(value)]
+                raise ValueError(f"{key}: expected a list of {{stage, epochs}}, got {value!r}")
+            kwargs[name] = [_build(StageSpec, v, f"{key}[{i}]") for i, v in enumerate(value)]
         elif nested is not None:
-            kwargs[name] = _build(nested, value, f"{where}.{name}")
+            kwargs[name] = _build(nested, value, key)
         else:
             kwargs[name] = value
     try:
-        return cls(**coerce_numbers(cls, kwargs, source=where))
+        return cls(**coerce_numbers(cls, kwargs, source=where or "config"))
     except TypeError as exc:
-        raise ValueError(f"{where}: {exc}") from None
+        raise ValueError(f"{prefix}{exc}") from None
 
 
 _NESTED: dict[tuple[type, str], type] = {
@@ -232,9 +237,8 @@ def load_experiment(
         _merge(values, loaded)
     values = apply_overrides(values, overrides or [])
     try:
-        config = _build(ExperimentConfig, values, source)
+        config = _build(ExperimentConfig, values, "")
         config.validate()
     except ValueError as exc:
-        message = str(exc)
-        raise ValueError(message if message.startswith(source) else f"{source}: {message}") from None
+        raise ValueError(f"{source}: {exc}") from None
     return config
