@@ -20,6 +20,7 @@ import argparse
 import csv
 import dataclasses
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -62,7 +63,9 @@ def split_by_subject(samples: list[Sample], fractions=(0.6, 0.2, 0.2), seed: int
     return [dataclasses.replace(s, split=split[s.subject]) for s in samples]
 
 
-def experiment(name: str, cache: Path, epochs: int, synth_fraction: float = 0.0, live_camera: float = 0.0):
+def experiment(
+    name: str, cache: Path, epochs: int, synth_fraction: float = 0.0, live_camera: float = 0.0, box_jitter: float = 0.08
+):
     from stasn.train.config import load_experiment
 
     per = max(1, epochs // 3)
@@ -129,7 +132,7 @@ def _crop_samples() -> list[Sample]:
     return samples
 
 
-def run_claim(epochs: int) -> dict:
+def run_claim(epochs: int, *, live_camera: float = 0.5, box_jitter: float = 0.08) -> dict:
     from stasn.data.clips import ClipDataset
     from stasn.evaluate.evaluation import evaluate_scores
     from stasn.evaluate.report import write_report
@@ -140,13 +143,15 @@ def run_claim(epochs: int) -> dict:
 
     live = [s for s in split_by_subject(list(open_dataset("nuaa", NUAA, dev_fraction=0.0))) if s.label == 0]
     cache = OUT / "cache-claim"
+    for stale in (cache, OUT / "runs" / "claim"):  # synthesis appends to a cache: start clean so a re-run is the same
+        shutil.rmtree(stale, ignore_errors=True)
     prepare_samples(live, cache, detector=f"yunet:{YUNET}", frames_per_video=16, cache_info=INFO, workers=2)
     made = {}
     for kind in ("replay", "print"):
         made[kind] = synthesize_cache(cache, cache, kind=kind, per_live=1, seed=1, workers=2).videos
     # On top of the cached attacks, 30 % of live training clips become fresh attacks on the fly, and half of the
     # clips that stay live are re-filmed by a random camera, so the camera alone cannot separate the classes.
-    claim = experiment("claim", cache, epochs, synth_fraction=0.3, live_camera=0.5)
+    claim = experiment("claim", cache, epochs, synth_fraction=0.3, live_camera=live_camera, box_jitter=box_jitter)
     result = train_experiment(claim, evaluate_test=False, enable_progress_bar=False)
 
     # The real crops are already faces. Two framings: re-detect with the training detector and crop as in training
@@ -183,13 +188,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", choices=["nuaa", "claim"])
     parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--live-camera", type=float, default=0.5, help="claim: share of live clips re-filmed")
+    parser.add_argument("--box-jitter", type=float, default=0.08, help="training crops keep [1 - j, 1] of the face")
     args = parser.parse_args()
     if not NUAA.is_dir():
         raise SystemExit(f"{NUAA}: not found; these runs need ../shared beside the checkout")
     OUT.mkdir(parents=True, exist_ok=True)
     for name in args.runs:
         start = time.perf_counter()
-        outcome = run_nuaa(args.epochs) if name == "nuaa" else run_claim(args.epochs)
+        if name == "nuaa":
+            outcome = run_nuaa(args.epochs)
+        else:
+            outcome = run_claim(args.epochs, live_camera=args.live_camera, box_jitter=args.box_jitter)
         outcome["seconds"] = time.perf_counter() - start
         (OUT / f"{name}.json").write_text(json.dumps(outcome, indent=2, default=str))
         print(f"\n== {name} ({outcome['seconds']:.0f} s) ==")

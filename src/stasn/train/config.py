@@ -51,6 +51,7 @@ class DataConfig:
     balance: bool = True  # sample live and spoof clips equally often in training; ours
     eval_clips_per_video: int = 2  # clips scored per dev/test video; their scores are averaged; ours
     train_clips_per_video: int = 1  # random clips per training video per epoch; raise for small datasets
+    box_jitter: float = 0.08  # training crops keep a random [1 - box_jitter, 1] share of the face crop; ours (mild)
 
 
 @dataclass

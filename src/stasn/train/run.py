@@ -100,8 +100,11 @@ def _datamodule(config: ExperimentConfig):
         from stasn.synth.camera import SimulateCamera
 
         camera_transform = SimulateCamera()
+    from stasn.data.augment import ClipAugment
+
     return CacheDataModule(
         config.data.cache,
+        augment=ClipAugment(jitter=config.data.box_jitter),
         num_frames=config.model.num_frames,
         batch_size=config.data.batch_size,
         num_workers=config.data.num_workers,
