@@ -82,6 +82,7 @@ def experiment(
                 "num_workers": 0,
                 "eval_clips_per_video": 2,
                 "train_clips_per_video": 8,
+                "box_jitter": box_jitter,
             },
             "synth": {"fraction": synth_fraction, "live_camera": live_camera},
             "train": {
