@@ -41,6 +41,7 @@ class STASNOutput:
     spoof_score: torch.Tensor  # (B,) fused probability of attack, in [0, 1]
     boxes: torch.Tensor  # (B, T, K, 4) x1, y1, x2, y2 in high-res crop pixels
     attention: torch.Tensor  # (B, T, h, w) RAM attention, each map in [0, 1]
+    crops: torch.Tensor  # (B, T, K, 3, s, s) the regions RAM cut from highres (RGB in [0, 1]), what SASM saw
     frame_logits: torch.Tensor  # (B, T, 2) TASM's per-frame head
     ram_aux_loss: torch.Tensor  # scalar; learned-RAM peak supervision (0 otherwise)
 
@@ -176,6 +177,7 @@ class STASN(nn.Module):
             spoof_score=self.fusion_weight * p_tasm + (1.0 - self.fusion_weight) * p_sasm,
             boxes=ram_out.boxes.reshape(b, t, k, 4),
             attention=ram_out.attention.reshape(b, t, *ram_out.attention.shape[-2:]),
+            crops=ram_out.crops.reshape(b, t, *ram_out.crops.shape[1:]),
             frame_logits=tasm_out.frame_logits,
             ram_aux_loss=ram_out.aux_loss,
         )
