@@ -226,4 +226,9 @@ def _predict_one(checkpoint: Path, live_root: Path, options: DemoOptions) -> dic
     path = Path(test[0]["path"])
     path = path if path.is_absolute() else live_root / path
     detector = Detector.from_checkpoint(checkpoint, detector=options.detector)
+    if path.is_dir():  # an image sequence (--live-dir): its frames, in order, are the video
+        from stasn.data.video import read_image
+
+        images = sorted(p for p in path.iterdir() if p.suffix.lower() in _IMAGE_EXT)[:30]
+        return detector.predict_video(np.stack([read_image(p) for p in images])).to_dict()
     return detector.predict_video(path).to_dict()
