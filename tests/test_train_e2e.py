@@ -109,3 +109,14 @@ def test_resume_from_missing_checkpoint_fails(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.ckpt: checkpoint to resume from not found"):
         resolve_resume(tmp_path / "nope.ckpt", tmp_path)
     assert resolve_resume("auto", tmp_path) is None
+
+
+@pytest.mark.slow
+def test_training_with_on_the_fly_synthesis_and_live_camera(tmp_path):
+    config = tiny_experiment(tmp_path, stages=[{"stage": "joint", "epochs": 1}])
+    config.synth.fraction = 0.3
+    config.synth.live_camera = 0.5
+    result = train_experiment(config, evaluate_test=False, enable_progress_bar=False)
+    assert result.last_checkpoint.is_file()
+    metrics = next((config.run_dir / "logs").glob("version_*/metrics.csv")).read_text()
+    assert "train/loss" in metrics and "dev/acer" in metrics
