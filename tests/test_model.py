@@ -344,3 +344,16 @@ def test_registry_lists_models():
     assert set(MODELS) == {"stasn_r50", "stasn_r18", "stasn_mnv3", "stasn_mnv3s"}
     with pytest.raises(ValueError, match="Unknown model 'stasn_r34'. Available: stasn_mnv3, stasn_mnv3s"):
         build_model("stasn_r34")
+
+
+def test_channels_last_model_gives_the_same_scores():
+    config = tiny_config()
+    torch.manual_seed(0)
+    model = STASN.from_config(config).eval()
+    inputs = tiny_inputs(config)
+    with torch.no_grad():
+        plain = model(*inputs)
+        model.to(memory_format=torch.channels_last)
+        nhwc = model(*inputs)
+    torch.testing.assert_close(nhwc.spoof_score, plain.spoof_score, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(nhwc.boxes, plain.boxes)

@@ -40,6 +40,10 @@ class Backbone(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``Tensor[N, 3, H, W]`` (ImageNet-normalised) -> ``Tensor[N, C, H/32, W/32]``."""
+        # After model.to(memory_format=torch.channels_last) the weights are NHWC; feed NHWC too, or every
+        # convolution converts its input back and forth (the input is built NCHW by cropping and reshaping).
+        if next(self.body.parameters()).is_contiguous(memory_format=torch.channels_last):
+            images = images.contiguous(memory_format=torch.channels_last)
         return self.body(images)
 
 
