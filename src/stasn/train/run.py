@@ -115,6 +115,7 @@ def _datamodule(config: ExperimentConfig):
         camera_fraction=config.synth.live_camera,
         eval_clips_per_video=config.data.eval_clips_per_video,
         train_clips_per_video=config.data.train_clips_per_video,
+        pin_memory=torch.cuda.is_available() and config.train.accelerator in ("auto", "gpu", "cuda"),
         seed=config.seed,
     )
 
