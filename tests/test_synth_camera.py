@@ -56,3 +56,23 @@ def test_clip_dataset_films_live_clips_only(tmp_path):
     assert len(calls) == sum(1 for label in plain.labels if label == 0)
     with pytest.raises(ValueError, match="camera_fraction=0.5"):
         ClipDataset(cache, "train", 2, camera_fraction=0.5)
+
+
+def test_datamodule_passes_the_camera_to_training_clips(tmp_path):
+    from stasn.data.datamodule import CacheDataModule
+
+    cache = make_tiny_cache(tmp_path / "cache", face_size=32, highres_size=64, no_face_video=False)
+    calls = []
+
+    def camera(frames, rng):
+        calls.append(1)
+        return frames
+
+    module = CacheDataModule(
+        cache, num_frames=2, batch_size=4, num_workers=0, camera_transform=camera, camera_fraction=1.0
+    )
+    module.setup("fit")
+    for i in range(len(module.train_set)):
+        module.train_set[i]
+    assert len(calls) == sum(1 for label in module.train_set.labels if label == 0) > 0
+    assert module.val_set.camera_transform is None, "dev and test clips are never re-filmed"

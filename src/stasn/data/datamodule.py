@@ -118,6 +118,8 @@ class CacheDataModule(L.LightningDataModule):
                 augment=self.augment,
                 synth_transform=self.synth_transform,
                 synth_fraction=self.synth_fraction,
+                camera_transform=self.camera_transform,
+                camera_fraction=self.camera_fraction,
                 rows=self._rows,
             )
             if len(self.train_set) == 0:
