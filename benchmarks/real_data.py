@@ -4,9 +4,10 @@
    (60 / 20 / 20 % of the subjects; the shared copy has only the official *train* list, so all three splits come from
    it), threshold fixed on dev, ACER / EER / AUC reported on test.
 2. ``claim`` — the paper's data claim on real attacks: train on NUAA's LIVE faces only plus attacks synthesized from
-   them (replay + print, cached and on the fly; no real replay and no real print; half of the live clips re-filmed by
-   a random camera, :class:`stasn.synth.camera.SimulateCamera`), then score the real live and replay face crops of
-   ``../shared/data/replay-crops-dev/`` at the threshold fixed on the synthetic dev split; report AUC, APCER, BPCER.
+   them (replay + print, cached and on the fly; no real replay and no real print; every live clip re-filmed by a
+   random camera, :class:`stasn.synth.camera.SimulateCamera`; zoom-in box jitter 0.3), then score the real live and
+   replay face crops of ``../shared/data/replay-crops-dev/`` at the threshold fixed on the synthetic dev split;
+   report AUC, APCER, BPCER.
 
 Both use the demo-sized model (ResNet-18, 96 px, T=4, K=3) trained from scratch: no ImageNet weights are available
 here. Results go to ``runs/real-data/`` (ignored by git).
@@ -133,7 +134,7 @@ def _crop_samples() -> list[Sample]:
     return samples
 
 
-def run_claim(epochs: int, *, live_camera: float = 0.5, box_jitter: float = 0.08) -> dict:
+def run_claim(epochs: int, *, live_camera: float = 1.0, box_jitter: float = 0.3) -> dict:
     from stasn.data.clips import ClipDataset
     from stasn.evaluate.evaluation import evaluate_scores
     from stasn.evaluate.report import write_report
@@ -150,8 +151,8 @@ def run_claim(epochs: int, *, live_camera: float = 0.5, box_jitter: float = 0.08
     made = {}
     for kind in ("replay", "print"):
         made[kind] = synthesize_cache(cache, cache, kind=kind, per_live=1, seed=1, workers=2).videos
-    # On top of the cached attacks, 30 % of live training clips become fresh attacks on the fly, and half of the
-    # clips that stay live are re-filmed by a random camera, so the camera alone cannot separate the classes.
+    # On top of the cached attacks, 30 % of live training clips become fresh attacks on the fly, and the clips that
+    # stay live are re-filmed by a random camera, so the camera alone cannot separate the classes.
     claim = experiment("claim", cache, epochs, synth_fraction=0.3, live_camera=live_camera, box_jitter=box_jitter)
     result = train_experiment(claim, evaluate_test=False, enable_progress_bar=False)
 
@@ -189,8 +190,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", choices=["nuaa", "claim"])
     parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--live-camera", type=float, default=0.5, help="claim: share of live clips re-filmed")
-    parser.add_argument("--box-jitter", type=float, default=0.08, help="training crops keep [1 - j, 1] of the face")
+    parser.add_argument("--live-camera", type=float, default=1.0, help="claim: share of live clips re-filmed")
+    parser.add_argument("--box-jitter", type=float, default=0.3, help="claim: crops keep [1 - j, 1] of the face")
     args = parser.parse_args()
     if not NUAA.is_dir():
         raise SystemExit(f"{NUAA}: not found; these runs need ../shared beside the checkout")
