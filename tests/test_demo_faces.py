@@ -327,3 +327,12 @@ def test_write_video_mpeg4_fallback_decodes(tmp_path):
     assert decoded.shape == frames.shape
     assert np.abs(decoded.astype(int) - frames.astype(int)).mean() < 6  # high quality
     assert [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]
+
+
+def test_write_video_is_byte_identical_for_the_same_frames(tmp_path):
+    from stasn.demo.livedata import write_video
+
+    frames = np.random.default_rng(0).integers(0, 256, (6, 32, 48, 3), dtype=np.uint8)
+    a = write_video(tmp_path / "a.mp4", frames).read_bytes()
+    b = write_video(tmp_path / "b.mp4", frames).read_bytes()
+    assert a == b, "the demo's videos must be the same for the same seed"
