@@ -1,20 +1,22 @@
-"""Prediction latency on CPU: STASN fast (ResNet-18) and default (ResNet-50), PyTorch vs ONNX Runtime.
+"""Prediction latency on CPU: STASN lite (EfficientNet-Lite0), fast (ResNet-18) and default (ResNet-50), PyTorch vs
+ONNX Runtime, beside the peer (MiniFASNet V2 + V1SE, ``../shared/models/minifasnet``) in the same run.
 
 Rows per config and backend (random weights: timing does not depend on them):
 
-* ``model ms/face``  one face = one clip of T frames (a still image repeated T times), batch 1, model only;
-* ``model img/s``    throughput at ``--batch`` faces per call, model only;
+* ``GFLOPs/image``   one still image through STASN (``stasn model-summary``: each CNN once, the LSTM T steps);
+* ``model ms/face``  one still image, batch 1, model only: the image once with ``frame_index [[0] * T]`` (what
+                     ``Detector.predict_image`` runs);
+* ``naive ms/face``  the same image as T separate frames (the backbones run T * (1 + K) times), for the ratio;
+* ``model img/s``    throughput at ``--batch`` different still images per call, model only;
 * ``e2e ms/image``   a 640x480 image end to end: decode, face detection, crop (+ JPEG round trip), model;
-* ``video s``        a generated 10 s, 30 fps, 640x480 video end to end (decode of the sampled frames, detection,
-                     crops, model) with the default sampling (10 frames, 2 clips), and with ``--video-all`` every
-                     frame (all clips of T consecutive frames).
+* ``video s``        a generated 10 s, 30 fps, 640x480 video end to end with the default sampling (10 frames, 2 clips).
 
-A peer row times a MiniFASNet ONNX model (Silent-Face-Anti-Spoofing; not shipped) when ``--peer-onnx PATH`` is
-given: model only, its own input size. Faces come from ``../shared/data/nuaa-raw-train`` with YuNet when ``../shared``
-is there, else synthetic frames with the ``whole`` detector (the face detector's cost then drops out).
+The peer rows: model only (both models, batch 1 each, their 80x80 inputs) and end to end (the same YuNet detection,
+its two crops, both models). Faces come from ``../shared/data/nuaa-raw-train`` with YuNet when ``../shared`` is there,
+else synthetic frames with the ``whole`` detector (and no peer row).
 
-    python benchmarks/predict_latency.py [--configs fast default] [--threads 2] [--iters 5] [--batch 8]
-        [--peer-onnx minifasnet.onnx] [--video-all] [--no-video]
+    python benchmarks/predict_latency.py [--configs lite fast default] [--threads 2] [--iters 20] [--batch 8]
+        [--video-all] [--no-video]
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ from pathlib import Path
 import av
 import numpy as np
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-CONFIGS = {"fast": "resnet18", "default": "resnet50"}
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+CONFIGS = {"lite": ["lite.yaml"], "fast": ["fast.yaml"], "default": []}  # layers over configs/_base.yaml
 
 
 def _timeit(fn, iters: int) -> tuple[float, float]:
@@ -70,24 +73,37 @@ def _make_video(path: Path, frame: np.ndarray, seconds: int = 10, fps: int = 30)
     return path
 
 
-def _checkpoint(folder: Path, backbone: str) -> Path:
+def _model_config(name: str):
+    import dataclasses
+
+    from stasn.train.config import load_experiment
+
+    layers = [ROOT / "configs" / "_base.yaml", *(ROOT / "configs" / f for f in CONFIGS[name])]
+    return dataclasses.replace(load_experiment(layers).model, pretrained=None)  # timing does not need the weights
+
+
+def _checkpoint(folder: Path, name: str) -> tuple[Path, float]:
+    """A random-weights checkpoint of config ``name`` and its GFLOPs per still image."""
     import torch
 
     from stasn.data.manifest import CacheInfo
-    from stasn.model import STASN, STASNConfig
+    from stasn.model import STASN
+    from stasn.model.summary import summarize_model
     from stasn.train.checkpoint import save_checkpoint
 
     torch.manual_seed(0)
-    config = STASNConfig(backbone=backbone)
+    config = _model_config(name)
+    model = STASN.from_config(config).eval()
+    gflops = summarize_model(config, model).gflops_per_image
     info = CacheInfo(face_size=config.input_size, highres_size=config.highres_size)
-    return save_checkpoint(folder / f"{backbone}.ckpt", STASN.from_config(config).eval(), config, info, threshold=0.5)
+    return save_checkpoint(folder / f"{name}.ckpt", model, config, info, threshold=0.5), gflops
 
 
 def _bench_config(name: str, args, folder: Path, frame: np.ndarray, detector: str, video: Path | None) -> list[list]:
     from stasn.infer.detector import Detector
     from stasn.infer.export import export_onnx
 
-    ckpt = _checkpoint(folder, CONFIGS[name])
+    ckpt, gflops = _checkpoint(folder, name)
     report = export_onnx(ckpt, folder / f"{name}.onnx")
     print(
         f"[{name}] exported in {report.seconds:.0f} s, {report.size_bytes / 2**20:.0f} MiB; "
@@ -98,7 +114,7 @@ def _bench_config(name: str, args, folder: Path, frame: np.ndarray, detector: st
     for backend, path in (("torch", ckpt), ("onnx", report.path)):
         load = dict(backend=backend, device="cpu", detector=detector, threads=args.threads)
         det = Detector.from_checkpoint(path, **load)
-        row = [f"{name} ({det.config.backbone})", backend, *_bench_detector(det, frame, args)]
+        row = [f"{name} ({det.config.backbone})", backend, f"{gflops:.2f}", *_bench_detector(det, frame, args)]
         if video is not None:
             row.append(_time_video(det, video))
             if args.video_all:
@@ -109,20 +125,29 @@ def _bench_config(name: str, args, folder: Path, frame: np.ndarray, detector: st
 
 
 def _bench_detector(det, frame: np.ndarray, args) -> list[str]:
-    """Model-only latency (batch 1), model-only throughput (batch ``args.batch``), end-to-end image latency."""
+    """Model-only latency of a still image (each frame once, and naive), throughput, end-to-end image latency."""
     c = det.config
+    t = c.num_frames
     rng = np.random.default_rng(0)
-    one = rng.random((1, c.num_frames, 3, c.input_size, c.input_size), dtype=np.float32)
-    one_hr = rng.random((1, c.num_frames, 3, c.highres_size, c.highres_size), dtype=np.float32)
-    many, many_hr = np.repeat(one, args.batch, 0), np.repeat(one_hr, args.batch, 0)
-    per_face = _timeit(lambda: det.backend(one, one_hr), args.iters)
-    per_batch = _timeit(lambda: det.backend(many, many_hr), max(2, args.iters // 2))
+    one = rng.random((args.batch, 3, c.input_size, c.input_size), dtype=np.float32)
+    one_hr = rng.random((args.batch, 3, c.highres_size, c.highres_size), dtype=np.float32)
+    still = np.zeros((1, t), dtype=np.int64)
+    naive = (np.repeat(one[:1], t, 0), np.repeat(one_hr[:1], t, 0), np.arange(t, dtype=np.int64)[None])
+    stills = np.repeat(np.arange(args.batch, dtype=np.int64)[:, None], t, 1)
+    per_face = _timeit(lambda: det.backend(one[:1], one_hr[:1], still), args.iters)
+    per_face_naive = _timeit(lambda: det.backend(*naive), max(3, args.iters // 4))
+    per_batch = _timeit(lambda: det.backend(one, one_hr, stills), max(2, args.iters // 4))
     e2e = _timeit(lambda: det.predict_image(frame), args.iters)
+    MODEL_MS[(c.backbone, det.backend.name)] = per_face
     return [
-        f"{1000 * per_face[0]:.0f} / {1000 * per_face[1]:.0f}",
-        f"{args.batch / per_batch[0]:.2f} / {args.batch / per_batch[1]:.2f}",
-        f"{1000 * e2e[0]:.0f} / {1000 * e2e[1]:.0f}",
+        f"{1000 * per_face[0]:.2f} / {1000 * per_face[1]:.2f}",
+        f"{1000 * per_face_naive[0]:.1f} / {1000 * per_face_naive[1]:.1f}",
+        f"{args.batch / per_batch[0]:.1f} / {args.batch / per_batch[1]:.1f}",
+        f"{1000 * e2e[0]:.1f} / {1000 * e2e[1]:.1f}",
     ]
+
+
+MODEL_MS: dict[tuple[str, str], tuple[float, float]] = {}  # (backbone, backend) -> model seconds per still face
 
 
 def _time_video(det, video: Path) -> str:
@@ -131,36 +156,43 @@ def _time_video(det, video: Path) -> str:
     return f"{time.perf_counter() - start:.1f} ({len(pred.clips)} clips, {pred.frames_read} frames)"
 
 
-def _bench_peer(path: Path, args) -> list:
-    import onnxruntime as ort
+def _bench_peer(frame: np.ndarray, detector_spec: str, args) -> tuple[list, tuple[float, float]]:
+    """The peer: both models on their own crops of the same YuNet face (model only, and end to end)."""
+    from peer import Peer
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = args.threads
-    session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
-    meta = session.get_inputs()[0]
-    shape = [d if isinstance(d, int) else 1 for d in meta.shape]
-    x = np.random.default_rng(0).random(shape, dtype=np.float32)
-    per_face = _timeit(lambda: session.run(None, {meta.name: x}), args.iters)
-    dynamic = not isinstance(meta.shape[0], int)
-    xb = np.repeat(x, args.batch, 0) if dynamic else x
-    per_batch = _timeit(lambda: session.run(None, {meta.name: xb}), max(2, args.iters // 2))
-    n = args.batch if dynamic else 1
-    return [
-        f"MiniFASNet peer {shape[1:]}",
+    from stasn.data.detect import largest_face, make_detector
+
+    peer = Peer(threads=args.threads)
+    detector = make_detector(detector_spec)
+    box = tuple(float(v) for v in largest_face(detector.detect(frame)).box)
+    inputs = peer.inputs([frame], [box])
+    batch_inputs = [np.repeat(x, args.batch, 0) for x in inputs]
+
+    def end_to_end() -> None:
+        found = largest_face(detector.detect(frame)).box
+        peer.spoof_scores([frame], [tuple(float(v) for v in found)])
+
+    per_face = _timeit(lambda: peer.run_inputs(inputs), args.iters)
+    per_batch = _timeit(lambda: peer.run_inputs(batch_inputs), max(2, args.iters // 4))
+    e2e = _timeit(end_to_end, args.iters)
+    row = [
+        "peer MiniFASNet V2 + V1SE (80 px each)",
         "onnx",
-        f"{1000 * per_face[0]:.1f} / {1000 * per_face[1]:.1f}",
-        f"{n / per_batch[0]:.1f} / {n / per_batch[1]:.1f}",
         "-",
+        f"{1000 * per_face[0]:.2f} / {1000 * per_face[1]:.2f}",
+        "-",
+        f"{args.batch / per_batch[0]:.1f} / {args.batch / per_batch[1]:.1f}",
+        f"{1000 * e2e[0]:.1f} / {1000 * e2e[1]:.1f}",
     ]
+    return row, per_face
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--iters", type=int, default=5)
+    parser.add_argument("--iters", type=int, default=20)
     parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--peer-onnx", type=Path, default=None, help="MiniFASNet ONNX file (row skipped without it)")
     parser.add_argument("--video-all", action="store_true", help="also score every frame of the video")
     parser.add_argument("--no-video", action="store_true")
     args = parser.parse_args()
@@ -169,8 +201,8 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     frame, detector, source = _face_source()
-    header = ["config", "backend", "model ms/face", f"model img/s (batch {args.batch})", "e2e ms/image"]
-    header = [*header[:2], *(f"{h} (best / median)" for h in header[2:])]
+    header = ["config", "backend", "GFLOPs/image", "model ms/face", "naive ms/face", f"img/s (batch {args.batch})"]
+    header = [*header[:3], *(f"{h} (best / median)" for h in [*header[3:], "e2e ms/image"])]
     with tempfile.TemporaryDirectory(prefix="stasn-bench-") as tmp:
         folder = Path(tmp)
         video = None
@@ -182,15 +214,24 @@ def main() -> None:
         rows = []
         for name in args.configs:
             rows += _bench_config(name, args, folder, frame, detector, video)
-        if args.peer_onnx is not None:
-            rows.append(_bench_peer(args.peer_onnx, args) + ["-"] * (len(header) - 5))
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from peer import Peer
+
+        peer_ms = None
+        if detector != "whole" and Peer.available():
+            peer_row, peer_ms = _bench_peer(frame, detector, args)
+            rows.append(peer_row + ["-"] * (len(header) - len(peer_row)))
         else:
-            print("MiniFASNet peer row skipped (no --peer-onnx PATH)", file=sys.stderr)
+            print("peer row skipped: ../shared/models/minifasnet or a face detector is missing", file=sys.stderr)
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     print(f"\nCPU threads: {args.threads}; faces: {source}; best / median of {args.iters} runs after a warm-up;")
     print("other processes share the CPU, so figures vary between runs; video times are single runs.")
     for r in [header, ["-" * w for w in widths], *rows]:
         print("  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True)))
+    if peer_ms is not None:
+        print("\nratio model ms per still face, STASN / peer pair (best, median; target for lite <= 2, goal <= 1):")
+        for (backbone, backend), ms in MODEL_MS.items():
+            print(f"  {backbone:20s} {backend:6s} {ms[0] / peer_ms[0]:6.2f}  {ms[1] / peer_ms[1]:6.2f}")
 
 
 if __name__ == "__main__":

@@ -42,10 +42,11 @@ def exported(tmp_path_factory) -> tuple[Path, Path]:
 def test_export_writes_one_graph_with_dynamic_batch_and_metadata(exported):
     ckpt, path = exported
     model = onnx.load(str(path))
-    assert [i.name for i in model.graph.input] == ["clips", "highres"]
+    assert [i.name for i in model.graph.input] == ["frames", "highres", "frame_index"]
     assert [o.name for o in model.graph.output] == ["spoof_score", "tasm_score", "sasm_score", "boxes"]
-    batch = model.graph.input[0].type.tensor_type.shape.dim[0]
-    assert batch.dim_param and not batch.dim_value  # symbolic: any batch size
+    for graph_input in model.graph.input:  # symbolic: any number of frames and clips
+        first = graph_input.type.tensor_type.shape.dim[0]
+        assert first.dim_param and not first.dim_value
     assert {n.op_type for n in model.graph.node} >= {"RoiAlign", "LSTM", "ArgMax"}  # RAM and SASM in the graph
     meta = read_onnx_metadata(path)
     assert meta["threshold"] == 0.35 and meta["model_config"]["backbone"] == "resnet18"
@@ -71,7 +72,8 @@ def test_onnx_matches_torch_on_real_face_crops(exported):
     clips = crop(64).transpose(0, 1, 4, 2, 3).astype(np.float32) / 255  # (6, T, 3, 64, 64)
     highres = crop(128).transpose(0, 1, 4, 2, 3).astype(np.float32) / 255
     loaded = load_checkpoint(ckpt)
-    ours, theirs = OnnxBackend(path)(clips, highres), TorchBackend(loaded.model, device="cpu")(clips, highres)
+    ours = OnnxBackend(path).score_clips(clips, highres)
+    theirs = TorchBackend(loaded.model, device="cpu").score_clips(clips, highres)
     rel, _, mismatch = compare_outputs(ours, theirs)
     assert rel <= PARITY_TOLERANCE and mismatch == 0.0, (rel, mismatch)
     assert np.ptp(theirs.spoof_score) > 0  # the inputs really differ for this model
@@ -115,3 +117,17 @@ def test_export_cli_errors_are_one_line(tmp_path):
     assert result.exit_code == 1 and "cannot read checkpoint" in result.output
     with pytest.raises(ValueError, match="no stasn metadata|not a readable ONNX"):
         read_onnx_metadata(ckpt)
+
+
+@pytest.mark.slow
+def test_lite_backbone_exports_with_parity_and_predicts_through_onnx(tmp_path):
+    """EfficientNet-Lite (timm, TensorFlow 'same' padding) through the same export, parity check and ONNX predictor."""
+    ckpt = save_tiny_checkpoint(tmp_path / "lite.ckpt", backbone="efficientnet_lite0", pretrained="imagenet")
+    report = export_module.export_onnx(ckpt, tmp_path / "lite.onnx")
+    assert report.parity is not None and report.parity.ok, report.parity
+    rng = np.random.default_rng(5)
+    images = [rng.integers(0, 255, (90, 120, 3), dtype=np.uint8) for _ in range(2)]
+    with_torch = Detector.from_checkpoint(ckpt, device="cpu", detector="whole").predict_batch(images)
+    with_onnx = Detector.from_checkpoint(report.path, backend="onnx", device="cpu", detector="whole")
+    for a, b in zip(with_torch, with_onnx.predict_batch(images), strict=True):
+        assert a.spoof_score == pytest.approx(b.spoof_score, abs=1e-4)

@@ -92,15 +92,15 @@ def test_region_boxes_map_to_input_pixels():
     )
 
 
-def test_still_image_is_repeated_t_times(checkpoint):
+def test_still_image_is_one_frame_repeated_t_times(checkpoint):
     seen = {}
 
     class Spy:
         name = "spy"
 
-        def __call__(self, clips, highres):
-            seen["clips"], seen["highres"] = clips, highres
-            b, t = clips.shape[:2]
+        def __call__(self, frames, highres, frame_index):
+            seen["frames"], seen["highres"], seen["index"] = frames, highres, frame_index
+            b, t = frame_index.shape
             return BackendOutput(
                 np.full(b, 0.7, np.float32),
                 np.zeros(b, np.float32),
@@ -116,9 +116,10 @@ def test_still_image_is_repeated_t_times(checkpoint):
         face_detector=BoxDetector(),
     )
     pred = det.predict_image(_image())
-    assert seen["clips"].shape == (1, 2, 3, 64, 64) and seen["highres"].shape == (1, 2, 3, 128, 128)
-    assert seen["clips"].dtype == np.float32 and 0.0 <= seen["clips"].min() and seen["clips"].max() <= 1.0
-    assert np.array_equal(seen["clips"][0, 0], seen["clips"][0, 1])
+    # the model gets the image once and an index that repeats it T=2 times: the CNNs run once, the LSTM twice
+    assert seen["frames"].shape == (1, 3, 64, 64) and seen["highres"].shape == (1, 3, 128, 128)
+    assert seen["frames"].dtype == np.float32 and 0.0 <= seen["frames"].min() and seen["frames"].max() <= 1.0
+    assert seen["index"].tolist() == [[0, 0]] and seen["index"].dtype == np.int64
     assert pred.spoof_score == pytest.approx(0.7) and pred.is_attack
 
 
@@ -126,9 +127,9 @@ def test_still_image_is_repeated_t_times(checkpoint):
 def test_crops_are_the_training_crops(roundtrip):
     seen = {}
 
-    def spy(clips, highres):
+    def spy(frames, highres, frame_index):
         seen["highres"] = highres
-        b, t = clips.shape[:2]
+        b, t = frame_index.shape
         z = np.zeros(b, np.float32)
         return BackendOutput(z, z, z, np.tile(np.array([0, 0, 32, 32], np.float32), (b, t, 2, 1)))
 
@@ -144,7 +145,7 @@ def test_crops_are_the_training_crops(roundtrip):
     image = _image()
     det.predict_image(image)
     raw = crop_face(image, BoxDetector().box, CacheInfo(64, 128)).highres.transpose(2, 0, 1) / 255.0
-    differs = np.abs(seen["highres"][0, 0] - raw).mean()
+    differs = np.abs(seen["highres"][0] - raw).mean()
     assert (differs > 0.01) if roundtrip else (differs < 1e-6)  # JPEG at quality 50 visibly changes noise
 
 
@@ -228,6 +229,26 @@ def test_predict_video_scores_several_clips_and_skips_faceless_frames(detector, 
         clips_per_video=50,
     ).predict_video(frames)
     assert every.frames_read == 12 and len(every.clips) == 8  # 9 usable frames, T=2: starts 0..7
+
+
+def test_overlapping_clips_run_each_frame_once(detector):
+    frames = np.stack([_image(i, (96, 128)) for i in range(12)])
+    seen = []
+
+    def spy(frames, highres, frame_index):
+        seen.append((frames, highres, frame_index.copy()))
+        return detector.backend(frames, highres, frame_index)
+
+    spy.name = "spy"
+    options = dict(config=detector.config, cache_info=detector.cache_info, threshold=0.4, face_detector=BoxDetector())
+    pred = Detector(spy, **options, video_frames=None, clips_per_video=50).predict_video(frames)
+    ((distinct, highres, index),) = seen
+    assert len(pred.clips) == 11 and len(distinct) == 12  # 11 clips of T=2 overlap: 22 steps, 12 distinct frames
+    assert index.tolist() == [[i, i + 1] for i in range(11)]
+    # the naive path: every step its own copy of the frame
+    flat = index.flatten()
+    naive = detector.backend(distinct[flat], highres[flat], np.arange(flat.size).reshape(index.shape))
+    assert [c.spoof_score for c in pred.clips] == pytest.approx(naive.spoof_score.tolist(), abs=1e-5)
 
 
 def test_predict_video_truncated_file_is_unreadable(detector, tmp_path):

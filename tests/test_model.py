@@ -19,8 +19,9 @@ from stasn.model import (
     crop_regions_differentiable,
 )
 from stasn.model.ram import box_iou_matrix, candidate_boxes, select_peaks
+from stasn.model.stasn import unique_frames
 
-BACKBONES = ["resnet50", "resnet18", "mobilenet_v3_large", "mobilenet_v3_small"]
+BACKBONES = ["resnet50", "resnet18", "mobilenet_v3_large", "mobilenet_v3_small", "efficientnet_lite0"]
 
 
 def tiny_config(**overrides) -> STASNConfig:
@@ -357,3 +358,56 @@ def test_channels_last_model_gives_the_same_scores():
         nhwc = model(*inputs)
     torch.testing.assert_close(nhwc.spoof_score, plain.spoof_score, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(nhwc.boxes, plain.boxes)
+
+
+# --- each distinct frame once ---------------------------------------------------------------------------------------
+def _assert_outputs_close(a, b, atol: float = 1e-5) -> None:
+    for name in ("spoof_score", "tasm_logits", "sasm_logits", "boxes", "crops", "attention", "frame_logits"):
+        torch.testing.assert_close(getattr(a, name), getattr(b, name), atol=atol, rtol=0, msg=name)
+
+
+@pytest.mark.parametrize(("backbone", "ram_mode"), [("resnet18", "peaks"), ("efficientnet_lite0", "learned")])
+def test_still_image_once_equals_the_repeated_clip(backbone, ram_mode):
+    config = tiny_config(backbone=backbone, ram_mode=ram_mode, num_frames=4, temporal_fusion="max")
+    torch.manual_seed(0)
+    model = STASN.from_config(config).eval()
+    clips, highres = tiny_inputs(config, batch=3)
+    stills, stills_hr = clips[:, :1].expand_as(clips).contiguous(), highres[:, :1].expand_as(highres).contiguous()
+    index = torch.arange(3)[:, None].expand(3, 4)  # clip b is frame b, four times
+    with torch.no_grad():
+        naive = model(stills, stills_hr)  # the backbones run T * (1 + K) times per clip
+        once = model.forward_frames(clips[:, 0], highres[:, 0], index)  # once per image
+        found = model(stills, stills_hr, dedupe=True)
+    _assert_outputs_close(naive, once)
+    _assert_outputs_close(naive, found)
+
+
+def test_clips_with_repeated_frames_run_each_distinct_frame_once():
+    config = tiny_config(num_frames=4)
+    torch.manual_seed(0)
+    model = STASN.from_config(config).eval()
+    clips, highres = tiny_inputs(config, batch=3, seed=4)
+    clips[1, 2:], highres[1, 2:] = clips[1, 1], highres[1, 1]  # a short video stretched: 0 1 1 1
+    clips[2, 3], highres[2, 3] = clips[2, 0], highres[2, 0]  # 0 1 2 0
+    clips[2, 2] = clips[2, 1]  # equal small crop, different high-res crop: not a repeat
+    frame_index, keep = unique_frames(clips, highres)
+    assert frame_index.tolist() == [[0, 1, 2, 3], [4, 5, 5, 5], [6, 7, 8, 6]]
+    assert keep.tolist() == [0, 1, 2, 3, 4, 5, 8, 9, 10]
+    passes = []
+    hook = model.tasm.backbone.register_forward_hook(lambda m, i, o: passes.append(i[0].shape[0]))
+    with torch.no_grad():
+        naive = model(clips, highres)
+        found = model(clips, highres, dedupe=True)
+    hook.remove()
+    assert passes == [12, 9]
+    _assert_outputs_close(naive, found)
+
+
+def test_forward_frames_checks_its_inputs():
+    config = tiny_config()
+    model = STASN.from_config(config).eval()
+    clips, highres = tiny_inputs(config)
+    with pytest.raises(ValueError, match=r"frame_index of shape \(B, 2\) and dtype int64"):
+        model.forward_frames(clips[:, 0], highres[:, 0], torch.zeros(2, 3, dtype=torch.int64))
+    with pytest.raises(ValueError, match=r"expected highres of shape \(2, 3, 128, 128\)"):
+        model.forward_frames(clips[:, 0], highres[:1, 0], torch.zeros(2, 2, dtype=torch.int64))

@@ -144,10 +144,10 @@ class _BlockingBackend:
         self.release = threading.Event()
         self.entered = threading.Semaphore(0)
 
-    def __call__(self, clips, highres):
+    def __call__(self, frames, highres, frame_index):
         self.entered.release()
         self.release.wait(10)
-        b, t = clips.shape[:2]
+        b, t = frame_index.shape
         return BackendOutput(
             np.full(b, 0.9, np.float32),
             np.full(b, 0.9, np.float32),

@@ -1,20 +1,26 @@
 """Run a STASN model on batches of face clips: PyTorch or ONNX Runtime behind one call signature.
 
-Both backends take numpy arrays and return numpy arrays, so the predictor above them never touches torch:
+Both backends take numpy arrays and return numpy arrays, so the predictor above them never touches torch. Clips are
+given as their distinct frames plus an index, so a frame that several clip steps share (a still image repeated T
+times, a short video stretched to T, overlapping clips) goes through the CNNs once:
 
-* ``clips``   ``float32[B, T, 3, input_size, input_size]``, RGB in [0, 1];
-* ``highres`` ``float32[B, T, 3, highres_size, highres_size]``, RGB in [0, 1], the same square face region;
+* ``frames``      ``float32[N, 3, input_size, input_size]``, RGB in [0, 1], the distinct frames;
+* ``highres``     ``float32[N, 3, highres_size, highres_size]``, RGB in [0, 1], the same square face regions;
+* ``frame_index`` ``int64[B, T]``: step ``t`` of clip ``b`` is frame ``frame_index[b, t]``;
 * returns :class:`BackendOutput`: ``spoof_score``, ``tasm_score``, ``sasm_score`` ``float32[B]`` and ``boxes``
   ``float32[B, T, K, 4]`` (x1, y1, x2, y2 in high-res crop pixels).
 
-:class:`STASNScorer` is the model with exactly those outputs; it is what ``stasn export`` traces, so the ONNX graph
-and the PyTorch backend compute the same thing.
+:meth:`score_clips` takes plain clips (``float32[B, T, 3, s, s]`` and ``[B, T, 3, S, S]``) and finds the repeated
+frames by content (:func:`clips_to_frames`). :class:`STASNScorer` is the model with exactly those inputs and
+outputs; it is what ``stasn export`` traces, so the ONNX graph and the PyTorch backend compute the same thing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -32,11 +38,12 @@ __all__ = [
     "INPUT_NAMES",
     "OUTPUT_NAMES",
     "resolve_device",
+    "clips_to_frames",
 ]
 
 log = logging.getLogger(__name__)
 
-INPUT_NAMES = ("clips", "highres")
+INPUT_NAMES = ("frames", "highres", "frame_index")
 OUTPUT_NAMES = ("spoof_score", "tasm_score", "sasm_score", "boxes")
 
 
@@ -58,12 +65,65 @@ class STASNScorer(nn.Module):
         super().__init__()
         self.model = model.eval()
 
-    def forward(self, clips: torch.Tensor, highres: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """``clips`` ``Tensor[B, T, 3, s, s]``, ``highres`` ``Tensor[B, T, 3, S, S]`` -> four outputs (module doc)."""
-        out = self.model(clips, highres)
+    def forward(
+        self, frames: torch.Tensor, highres: torch.Tensor, frame_index: torch.Tensor
+    ) -> tuple[torch.Tensor, ...]:
+        """``frames`` ``Tensor[N, 3, s, s]``, ``highres`` ``Tensor[N, 3, S, S]``, ``frame_index`` ``Tensor[B, T]``
+        -> four outputs (module doc)."""
+        out = self.model.forward_frames(frames, highres, frame_index)
         tasm = out.tasm_logits.float().softmax(dim=1)[:, 1]  # (B,)
         sasm = out.sasm_logits.float().softmax(dim=1)[:, 1]  # (B,)
         return out.spoof_score.float(), tasm, sasm, out.boxes.float()
+
+
+def clips_to_frames(clips: np.ndarray, highres: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Plain clips -> ``(frames, highres, frame_index)`` with each distinct frame once (equal bytes in both arrays).
+
+    Args:
+        clips: ``float32[B, T, 3, s, s]``.
+        highres: ``float32[B, T, 3, S, S]``.
+
+    Returns:
+        ``float32[N, 3, s, s]``, ``float32[N, 3, S, S]``, ``int64[B, T]`` (first occurrences kept, in order).
+    """
+    b, t = clips.shape[:2]
+    rows: dict[bytes, int] = {}
+    keep: list[int] = []
+    index = np.empty((b, t), dtype=np.int64)
+    for i in range(b):
+        for j in range(t):
+            key = hashlib.blake2b(clips[i, j].tobytes(), digest_size=16)
+            key.update(highres[i, j].tobytes())
+            digest = key.digest()
+            if digest not in rows:
+                rows[digest] = len(keep)
+                keep.append(i * t + j)
+            index[i, j] = rows[digest]
+    flat_c, flat_h = clips.reshape(b * t, *clips.shape[2:]), highres.reshape(b * t, *highres.shape[2:])
+    return flat_c[keep], flat_h[keep], index
+
+
+def _run_in_chunks(
+    run: Callable[[np.ndarray, np.ndarray, np.ndarray], list[np.ndarray]],
+    frames: np.ndarray,
+    highres: np.ndarray,
+    frame_index: np.ndarray,
+    max_batch: int,
+) -> BackendOutput:
+    """Run at most ``max_batch`` clips at a time, each chunk with only the frames it uses (bounds memory)."""
+    if frame_index.ndim != 2 or len(frames) != len(highres):
+        raise ValueError(
+            f"expected frames (N, ...), highres (N, ...) and frame_index (B, T), got {frames.shape}, "
+            f"{highres.shape}, {frame_index.shape}"
+        )
+    if frame_index.size and (frame_index.min() < 0 or frame_index.max() >= len(frames)):
+        raise ValueError(f"frame_index refers to frames outside 0..{len(frames) - 1}")
+    parts = []
+    for start in range(0, len(frame_index), max_batch):
+        chunk = frame_index[start : start + max_batch]
+        used, local = np.unique(chunk, return_inverse=True)
+        parts.append(run(frames[used], highres[used], local.reshape(chunk.shape).astype(np.int64)))
+    return BackendOutput(*(np.concatenate([p[i] for p in parts]) for i in range(len(OUTPUT_NAMES))))
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -93,14 +153,19 @@ class TorchBackend:
         self.scorer = STASNScorer(model).to(self.device).eval()
         self.max_batch = max_batch
 
-    def __call__(self, clips: np.ndarray, highres: np.ndarray) -> BackendOutput:
-        parts = []
-        with torch.inference_mode():
-            for start in range(0, len(clips), self.max_batch):
-                c = torch.from_numpy(np.ascontiguousarray(clips[start : start + self.max_batch])).to(self.device)
-                h = torch.from_numpy(np.ascontiguousarray(highres[start : start + self.max_batch])).to(self.device)
-                parts.append([t.cpu().numpy() for t in self.scorer(c, h)])
-        return BackendOutput(*(np.concatenate([p[i] for p in parts]) for i in range(len(OUTPUT_NAMES))))
+    def __call__(self, frames: np.ndarray, highres: np.ndarray, frame_index: np.ndarray) -> BackendOutput:
+        """Score clips given as distinct frames + index (module doc)."""
+
+        def run(f: np.ndarray, h: np.ndarray, idx: np.ndarray) -> list[np.ndarray]:
+            tensors = (torch.from_numpy(np.ascontiguousarray(a)).to(self.device) for a in (f, h, idx))
+            with torch.inference_mode():
+                return [t.cpu().numpy() for t in self.scorer(*tensors)]
+
+        return _run_in_chunks(run, frames, highres, frame_index, self.max_batch)
+
+    def score_clips(self, clips: np.ndarray, highres: np.ndarray) -> BackendOutput:
+        """Score plain clips ``float32[B, T, 3, s, s]`` / ``[B, T, 3, S, S]``; repeated frames run once."""
+        return self(*clips_to_frames(clips, highres))
 
 
 class OnnxBackend:
@@ -147,12 +212,19 @@ class OnnxBackend:
             )
         self.max_batch = max_batch
 
-    def __call__(self, clips: np.ndarray, highres: np.ndarray) -> BackendOutput:
-        parts = []
-        for start in range(0, len(clips), self.max_batch):
+    def __call__(self, frames: np.ndarray, highres: np.ndarray, frame_index: np.ndarray) -> BackendOutput:
+        """Score clips given as distinct frames + index (module doc)."""
+
+        def run(f: np.ndarray, h: np.ndarray, idx: np.ndarray) -> list[np.ndarray]:
             feed = {
-                "clips": np.ascontiguousarray(clips[start : start + self.max_batch], dtype=np.float32),
-                "highres": np.ascontiguousarray(highres[start : start + self.max_batch], dtype=np.float32),
+                "frames": np.ascontiguousarray(f, dtype=np.float32),
+                "highres": np.ascontiguousarray(h, dtype=np.float32),
+                "frame_index": np.ascontiguousarray(idx, dtype=np.int64),
             }
-            parts.append(self.session.run(list(OUTPUT_NAMES), feed))
-        return BackendOutput(*(np.concatenate([p[i] for p in parts]) for i in range(len(OUTPUT_NAMES))))
+            return self.session.run(list(OUTPUT_NAMES), feed)
+
+        return _run_in_chunks(run, frames, highres, frame_index, self.max_batch)
+
+    def score_clips(self, clips: np.ndarray, highres: np.ndarray) -> BackendOutput:
+        """Score plain clips ``float32[B, T, 3, s, s]`` / ``[B, T, 3, S, S]``; repeated frames run once."""
+        return self(*clips_to_frames(clips, highres))

@@ -15,7 +15,8 @@ The crops are made the way training saw them: ``stasn prepare`` stores the high-
 and decodes the high-res crop too and derives the TASM crop from it (``jpeg_roundtrip=False`` skips this).
 
 * **A still image** becomes a clip by repeating the frame T times (``num_frames`` of the checkpoint): the model
-  needs T frames, and a photo has no motion, so TASM sees a motionless clip. Its result has one clip.
+  needs T frames, and a photo has no motion, so TASM sees a motionless clip. Its result has one clip. The CNNs run
+  once on the image (the LSTM still takes T steps), as they do for every frame repeated within or across clips.
 * **A video** is sampled like ``stasn prepare`` samples training videos — ``video_frames`` frames spread evenly over
   it (``None``: every frame) — and scored like evaluation scores a cached video (:mod:`stasn.data.clips`):
   ``clips_per_video`` clips of T consecutive usable frames (``frame_stride`` apart, counted in sampled frames),
@@ -381,9 +382,20 @@ class Detector:
         """Run the model on clips of T located frames (all with crops) and map the region boxes to input pixels."""
         if not clips:
             return []
-        faces = np.stack([[f.crop.face for f in clip] for clip in clips])  # (B, T, s, s, 3) uint8
-        highres = np.stack([[f.crop.highres for f in clip] for clip in clips])  # (B, T, S, S, 3)
-        out: BackendOutput = self.backend(_to_model(faces), _to_model(highres))
+        # Each distinct located frame once: a still image is one frame repeated T times, a short video is stretched by
+        # repeating frames, and a video's clips may overlap; the backend runs the CNNs per distinct frame.
+        rows: dict[int, int] = {}
+        distinct: list[LocatedFace] = []
+        frame_index = np.empty((len(clips), self.num_frames), dtype=np.int64)
+        for b, clip in enumerate(clips):
+            for t, located in enumerate(clip):
+                if id(located) not in rows:
+                    rows[id(located)] = len(distinct)
+                    distinct.append(located)
+                frame_index[b, t] = rows[id(located)]
+        faces = np.stack([f.crop.face for f in distinct])  # (N, s, s, 3) uint8
+        highres = np.stack([f.crop.highres for f in distinct])  # (N, S, S, 3)
+        out: BackendOutput = self.backend(_to_model(faces), _to_model(highres), frame_index)
         scores = []
         for b, clip in enumerate(clips):
             frames, seen = [], set()
@@ -474,8 +486,8 @@ def _name(item: Any, i: int) -> str:
 
 
 def _to_model(images: np.ndarray) -> np.ndarray:
-    """``uint8[B, T, H, W, 3]`` -> ``float32[B, T, 3, H, W]`` in [0, 1] (the model normalises inside)."""
-    return np.ascontiguousarray(images.transpose(0, 1, 4, 2, 3), dtype=np.float32) / np.float32(255.0)
+    """``uint8[N, H, W, 3]`` -> ``float32[N, 3, H, W]`` in [0, 1] (the model normalises inside)."""
+    return np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=np.float32) / np.float32(255.0)
 
 
 def _clip_starts(num_usable: int, num_frames: int, clips: int, stride: int) -> list[int]:

@@ -7,9 +7,11 @@ ONNX Runtime's CPU provider has no ``Where`` kernel for boolean tensors (RAM's "
 candidate" mask), so each boolean ``Where(c, a, b)`` is rewritten as ``Or(And(c, a), And(Not(c), b))``, which is the
 same truth table.
 
-Graph: inputs ``clips float32[batch, T, 3, input_size, input_size]`` and ``highres float32[batch, T, 3, highres_size,
-highres_size]`` (RGB in [0, 1]); outputs ``spoof_score``, ``tasm_score``, ``sasm_score`` ``float32[batch]`` and
-``boxes float32[batch, T, K, 4]`` (high-res crop pixels). T, the sizes and K are fixed by the checkpoint.
+Graph: inputs ``frames float32[frames, 3, input_size, input_size]`` and ``highres float32[frames, 3, highres_size,
+highres_size]`` (RGB in [0, 1], each distinct frame once) and ``frame_index int64[batch, T]`` (which frame each clip
+step is: a still image is one frame with index ``[[0] * T]``, so the CNNs run once, not T times); outputs
+``spoof_score``, ``tasm_score``, ``sasm_score`` ``float32[batch]`` and ``boxes float32[batch, T, K, 4]`` (high-res crop
+pixels). T, the sizes and K are fixed by the checkpoint; ``frames`` and ``batch`` are dynamic.
 
 The file carries the checkpoint's model config, crop geometry (``CacheInfo``) and dev threshold as JSON in the ONNX
 metadata (key ``stasn``), so ``Detector.from_checkpoint("model.onnx", backend="onnx")`` needs nothing else.
@@ -35,7 +37,14 @@ import torch
 
 from stasn import __version__
 from stasn.fileio import atomic_path
-from stasn.infer.backends import INPUT_NAMES, OUTPUT_NAMES, BackendOutput, OnnxBackend, STASNScorer
+from stasn.infer.backends import (
+    INPUT_NAMES,
+    OUTPUT_NAMES,
+    BackendOutput,
+    OnnxBackend,
+    STASNScorer,
+    clips_to_frames,
+)
 from stasn.train.checkpoint import LoadedCheckpoint, load_checkpoint
 
 __all__ = [
@@ -49,6 +58,7 @@ __all__ = [
     "METADATA_KEY",
     "MIN_OPSET",
     "PARITY_TOLERANCE",
+    "ONNX_FORMAT",
 ]
 
 log = logging.getLogger(__name__)
@@ -56,6 +66,7 @@ log = logging.getLogger(__name__)
 METADATA_KEY = "stasn"
 MIN_OPSET = 18  # the dynamo exporter's lowest native opset (RoiAlign needs >= 16, GridSample >= 16)
 PARITY_TOLERANCE = 1e-3  # max relative error of the scores, ONNX Runtime vs PyTorch
+ONNX_FORMAT = 2  # 1: inputs (clips, highres); 2: (frames, highres, frame_index)
 _SCORE_FLOOR = 1e-3  # relative error denominator floor: scores near 0 are compared absolutely below this
 _BOX_TOLERANCE = 0.5  # pixels; region boxes are whole-pixel picks, so any real disagreement is >= 1 px
 
@@ -105,12 +116,19 @@ def compare_outputs(onnx_out: BackendOutput, torch_out: BackendOutput) -> tuple[
     return rel, float(diff.max(initial=0.0)), float((diff > _BOX_TOLERANCE).mean()) if diff.size else 0.0
 
 
-def _example_inputs(loaded: LoadedCheckpoint, batch: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def _example_inputs(
+    loaded: LoadedCheckpoint, batch: int, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Random distinct frames and an index over them: clip 0 is a still (one frame repeated), the others draw frames
+    at random, so both the repeated and the mixed case are exercised."""
     c = loaded.config
     g = torch.Generator().manual_seed(seed)
-    clips = torch.rand(batch, c.num_frames, 3, c.input_size, c.input_size, generator=g)
-    highres = torch.rand(batch, c.num_frames, 3, c.highres_size, c.highres_size, generator=g)
-    return clips, highres
+    count = batch * c.num_frames // 2 + 1
+    frames = torch.rand(count, 3, c.input_size, c.input_size, generator=g)
+    highres = torch.rand(count, 3, c.highres_size, c.highres_size, generator=g)
+    index = torch.randint(0, count, (batch, c.num_frames), generator=g)
+    index[0] = 0
+    return frames, highres, index
 
 
 def _rewrite_bool_where(model: Any) -> int:
@@ -159,7 +177,7 @@ def _quiet_loggers() -> Iterator[None]:
 
 def _metadata(loaded: LoadedCheckpoint, opset: int, source: str) -> dict[str, Any]:
     return {
-        "format": 1,
+        "format": ONNX_FORMAT,
         "model_config": loaded.config.to_dict(),
         "cache_info": dataclasses.asdict(loaded.cache_info),
         "threshold": loaded.threshold,
@@ -185,6 +203,7 @@ def onnx_bytes(loaded: LoadedCheckpoint, *, opset: int = MIN_OPSET, source: str 
     # Trace a copy: exporting runs the model on fake tensors and must not touch the caller's module state.
     scorer = STASNScorer(copy.deepcopy(loaded.model).cpu().float()).eval()
     batch = torch.export.Dim("batch", min=1, max=4096)
+    frames = torch.export.Dim("frames", min=1, max=65536)
     chatter = io.StringIO()
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(chatter), _quiet_loggers():
@@ -195,7 +214,7 @@ def onnx_bytes(loaded: LoadedCheckpoint, *, opset: int = MIN_OPSET, source: str 
                 None,
                 input_names=list(INPUT_NAMES),
                 output_names=list(OUTPUT_NAMES),
-                dynamic_shapes=({0: batch}, {0: batch}),
+                dynamic_shapes=({0: frames}, {0: frames}, {0: batch}),
                 opset_version=opset,
                 dynamo=True,
                 verbose=False,
@@ -228,19 +247,20 @@ def check_parity(
         loaded: the checkpoint the graph was exported from.
         model: the ONNX model (bytes or path).
         batches: batch sizes of random inputs (seeded, so repeatable).
-        inputs: extra ``(clips, highres)`` float32 arrays, e.g. real face crops.
+        inputs: extra ``(clips, highres)`` float32 arrays ``[B, T, 3, s, s]`` / ``[B, T, 3, S, S]``, e.g. real face
+            crops (repeated frames are found by content, as :meth:`OnnxBackend.score_clips` does).
     """
     onnx_backend = OnnxBackend(model)
     scorer = STASNScorer(loaded.model).eval()
     cases = [tuple(t.numpy() for t in _example_inputs(loaded, b, seed=100 + b)) for b in batches]
-    cases += list(inputs or [])
+    cases += [clips_to_frames(clips, highres) for clips, highres in inputs or []]
     worst = (0.0, 0.0, 0.0)
-    for clips, highres in cases:
+    for frames, highres, index in cases:
         with torch.inference_mode():
-            ref = BackendOutput(*(t.numpy() for t in scorer(torch.from_numpy(clips), torch.from_numpy(highres))))
-        got = onnx_backend(clips, highres)
+            ref = BackendOutput(*(t.numpy() for t in scorer(*(torch.from_numpy(a) for a in (frames, highres, index)))))
+        got = onnx_backend(frames, highres, index)
         worst = tuple(max(w, v) for w, v in zip(worst, compare_outputs(got, ref), strict=True))  # type: ignore[assignment]
-    return ParityReport(worst[0], worst[1], worst[2], tuple(len(c) for c, _ in cases))
+    return ParityReport(worst[0], worst[1], worst[2], tuple(len(index) for _, _, index in cases))
 
 
 def export_onnx(
@@ -303,7 +323,13 @@ def read_onnx_metadata(path: str | Path | bytes) -> dict[str, Any]:
     for entry in model.metadata_props:
         if entry.key == METADATA_KEY:
             try:
-                return json.loads(entry.value)
+                meta = json.loads(entry.value)
             except json.JSONDecodeError:
                 break
+            if meta.get("format") != ONNX_FORMAT:
+                raise ValueError(
+                    f"{where}: written by an older stasn (graph format {meta.get('format')}, this version reads "
+                    f"{ONNX_FORMAT}); export the checkpoint again with `stasn export`"
+                )
+            return meta
     raise ValueError(f"{where}: has no stasn metadata; export it with `stasn export` so it carries its config")

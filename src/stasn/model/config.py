@@ -20,13 +20,25 @@ __all__ = [
     "STASNConfig",
     "coerce_numbers",
     "BACKBONES",
+    "IMAGENET_OFFLINE",
+    "FEATURE_STRIDE",
     "RAM_MODES",
     "ATTENTION_KINDS",
     "REGION_FUSIONS",
     "TEMPORAL_FUSIONS",
 ]
 
-BACKBONES = ("resnet50", "resnet18", "mobilenet_v3_large", "mobilenet_v3_small")
+BACKBONES = (
+    "resnet50",
+    "resnet18",
+    "mobilenet_v3_large",
+    "mobilenet_v3_small",
+    "efficientnet_lite0",
+    "efficientnet_lite1",
+    "efficientnet_lite2",
+)
+IMAGENET_OFFLINE = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")  # pretrained: imagenet
+FEATURE_STRIDE = 32  # every backbone's feature map (the one RAM reads) is 32x smaller than its input
 RAM_MODES = ("peaks", "learned")
 ATTENTION_KINDS = ("mean", "cam")
 REGION_FUSIONS = ("concat", "mean", "max")
@@ -40,7 +52,9 @@ class STASNConfig:
     # --- backbones -----------------------------------------------------------------------------------------------
     backbone: str = "resnet50"  # the paper's TASM backbone
     sasm_backbone: str | None = None  # ours: None = same family as `backbone`, separate weights
-    pretrained: str | None = None  # None, a path to a torchvision state_dict, or "torchvision" (online download)
+    # None; "imagenet" (offline, EfficientNet-Lite only); a path to the full classifier's state_dict; or
+    # "torchvision" (online download, ResNets/MobileNets)
+    pretrained: str | None = None
     # --- clip and inputs -----------------------------------------------------------------------------------------
     num_frames: int = 5  # T; ours (the paper's T unavailable)
     input_size: int = 224  # TASM frame side in pixels; ours (ImageNet size)
@@ -74,6 +88,11 @@ class STASNConfig:
     def sasm_backbone_name(self) -> str:
         return self.sasm_backbone or self.backbone
 
+    @property
+    def feature_cells(self) -> int:
+        """Side of TASM's feature map in cells: ``ceil(input_size / 32)`` (4 at 128 px, 7 at 224 px)."""
+        return math.ceil(self.input_size / FEATURE_STRIDE)
+
     def validate(self) -> None:
         """Raise ``ValueError`` naming the field, the value and what is allowed."""
         _choice("backbone", self.backbone, BACKBONES)
@@ -83,6 +102,13 @@ class STASNConfig:
         _choice("attention", self.attention, ATTENTION_KINDS)
         _choice("region_fusion", self.region_fusion, REGION_FUSIONS)
         _choice("temporal_fusion", self.temporal_fusion, TEMPORAL_FUSIONS)
+        if self.pretrained == "imagenet":
+            for name in {self.backbone, self.sasm_backbone_name}:
+                if name not in IMAGENET_OFFLINE:
+                    raise ValueError(
+                        f"pretrained: imagenet exists offline only for {{{', '.join(IMAGENET_OFFLINE)}}}, not "
+                        f"{name}; give a path to a torchvision state_dict, or 'torchvision' to download"
+                    )
         for name in (
             "num_frames",
             "num_regions",
@@ -95,17 +121,20 @@ class STASNConfig:
         ):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.input_size < 32:
-            raise ValueError(f"input_size must be >= 32 (the backbones downsample 32x), got {self.input_size}")
+        if self.input_size < FEATURE_STRIDE:
+            raise ValueError(
+                f"input_size must be >= {FEATURE_STRIDE} (the backbones downsample {FEATURE_STRIDE}x), "
+                f"got {self.input_size}"
+            )
         if self.region_size > self.highres_size:
             raise ValueError(
                 f"region_size ({self.region_size}) must fit inside the high-res crop (highres_size={self.highres_size})"
             )
-        cells = math.ceil(self.input_size / 32) ** 2  # RAM's candidates: one per cell of the 32x-downsampled map
+        cells = self.feature_cells**2  # RAM's candidates: one per cell of the 32x-downsampled map
         if self.num_regions > cells:
             raise ValueError(
                 f"num_regions={self.num_regions} exceeds the {cells} feature-map cells of a {self.input_size}px input "
-                f"(the backbones downsample 32x); lower num_regions or raise input_size"
+                f"(the backbones downsample {FEATURE_STRIDE}x); lower num_regions or raise input_size"
             )
         if not 0.0 <= self.fusion_weight <= 1.0:
             raise ValueError(f"fusion_weight must be in [0, 1], got {self.fusion_weight}")

@@ -3,6 +3,8 @@
 Input ``Tensor[B, T, K, 3, s, s]`` -> shared backbone on B*T*K crops -> pooled ``Tensor[B, T, K, C]`` -> fusion over
 regions (``concat`` keeps which region said what; ``mean``/``max``) -> fusion over frames (``mean``/``max``) -> linear
 -> 2-way logits (index 1 = spoof). The fusion rules are ours; the paper's exact rule could not be obtained.
+:meth:`SASM.encode` (the regions of distinct frames) and :meth:`SASM.classify` (the fusion) are callable apart, so a
+repeated frame's regions go through the CNN once.
 """
 
 from __future__ import annotations
@@ -49,10 +51,13 @@ class SASM(nn.Module):
         fused = backbone.out_channels * (num_regions if region_fusion == "concat" else 1)
         self.classifier = nn.Linear(fused, 2)
 
-    def forward(self, crops: torch.Tensor) -> torch.Tensor:
-        """``crops`` ``Tensor[B, T, K, 3, s, s]`` (normalised) -> logits ``Tensor[B, 2]``."""
-        b, t, k = crops.shape[:3]
-        feats = self.pool(self.backbone(crops.flatten(0, 2))).reshape(b, t, k, -1)  # (B, T, K, C)
+    def encode(self, crops: torch.Tensor) -> torch.Tensor:
+        """Region features: ``crops`` ``Tensor[N, K, 3, s, s]`` (normalised) -> ``Tensor[N, K, C]``."""
+        n, k = crops.shape[:2]
+        return self.pool(self.backbone(crops.flatten(0, 1))).reshape(n, k, -1)
+
+    def classify(self, feats: torch.Tensor) -> torch.Tensor:
+        """Fuse region features ``Tensor[B, T, K, C]`` over regions, then frames -> logits ``Tensor[B, 2]``."""
         if self.region_fusion == "concat":
             per_frame = feats.flatten(2)  # (B, T, K*C)
         elif self.region_fusion == "mean":
@@ -61,3 +66,9 @@ class SASM(nn.Module):
             per_frame = feats.amax(dim=2)
         fused = per_frame.mean(dim=1) if self.temporal_fusion == "mean" else per_frame.amax(dim=1)
         return self.classifier(self.dropout(fused))
+
+    def forward(self, crops: torch.Tensor) -> torch.Tensor:
+        """``crops`` ``Tensor[B, T, K, 3, s, s]`` (normalised) -> logits ``Tensor[B, 2]``."""
+        b, t = crops.shape[:2]
+        feats = self.encode(crops.flatten(0, 1))  # (B*T, K, C)
+        return self.classify(feats.reshape(b, t, *feats.shape[1:]))

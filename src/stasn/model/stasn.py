@@ -25,7 +25,7 @@ from stasn.model.ram import LearnedRAM, PeakRAM
 from stasn.model.sasm import SASM
 from stasn.model.tasm import TASM
 
-__all__ = ["STASN", "STASNOutput", "STAGES"]
+__all__ = ["STASN", "STASNOutput", "STAGES", "unique_frames"]
 
 STAGES = ("tasm", "sasm", "joint")
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -44,6 +44,34 @@ class STASNOutput:
     crops: torch.Tensor  # (B, T, K, 3, s, s) the regions RAM cut from highres (RGB in [0, 1]), what SASM saw
     frame_logits: torch.Tensor  # (B, T, 2) TASM's per-frame head
     ram_aux_loss: torch.Tensor  # scalar; learned-RAM peak supervision (0 otherwise)
+
+
+def unique_frames(clips: torch.Tensor, highres: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Find frames that repeat an earlier frame of the same clip (exact equality of both inputs).
+
+    Args:
+        clips: ``Tensor[B, T, 3, s, s]``.
+        highres: ``Tensor[B, T, 3, S, S]``.
+
+    Returns:
+        ``(frame_index, keep)``: ``keep`` ``Tensor[N]`` holds the flat ``b * T + t`` positions of the distinct frames
+        (first occurrences, in order) and ``frame_index`` ``Tensor[B, T]`` maps each step to its row in ``keep``,
+        ready for :meth:`STASN.forward_frames`.
+    """
+    b, t = clips.shape[:2]
+    flat_c, flat_h = clips.flatten(2), highres.flatten(2)  # (B, T, D)
+    first = torch.arange(t, device=clips.device).expand(b, t).clone()  # earliest equal step per step
+    for step in range(t - 1, 0, -1):  # later steps first, so the earliest match wins
+        for earlier in range(step - 1, -1, -1):
+            same = (flat_c[:, step] == flat_c[:, earlier]).all(dim=1) & (flat_h[:, step] == flat_h[:, earlier]).all(
+                dim=1
+            )
+            first[:, step] = torch.where(same, torch.full_like(first[:, step], earlier), first[:, step])
+    is_first = first == torch.arange(t, device=clips.device)  # (B, T)
+    keep = is_first.flatten().nonzero().flatten()  # (N,) flat positions
+    row_of_flat = torch.cumsum(is_first.flatten().long(), 0) - 1  # position -> row in keep (valid at firsts)
+    base = torch.arange(b, device=clips.device)[:, None] * t
+    return row_of_flat[base + first], keep
 
 
 class STASN(nn.Module):
@@ -144,15 +172,32 @@ class STASN(nn.Module):
                     f"expected highres of shape ({clips.shape[0]}, {t}, 3, {hs}, {hs}), got {tuple(highres.shape)}"
                 )
 
+    def _check_frames(self, frames: torch.Tensor, highres: torch.Tensor, frame_index: torch.Tensor) -> None:
+        s, hs, t = self.input_size, self.highres_size, self.num_frames
+        if frames.dim() != 4 or tuple(frames.shape[1:]) != (3, s, s):
+            raise ValueError(f"expected frames of shape (N, 3, {s}, {s}), got {tuple(frames.shape)}")
+        if tuple(highres.shape) != (frames.shape[0], 3, hs, hs):
+            raise ValueError(
+                f"expected highres of shape ({frames.shape[0]}, 3, {hs}, {hs}), got {tuple(highres.shape)}"
+            )
+        if frame_index.dim() != 2 or frame_index.shape[1] != t or frame_index.dtype != torch.int64:
+            raise ValueError(
+                f"expected frame_index of shape (B, {t}) and dtype int64, got {tuple(frame_index.shape)} "
+                f"{frame_index.dtype}"
+            )
+
     def _normalise(self, images: torch.Tensor) -> torch.Tensor:
         return (images - self.pixel_mean.to(images.dtype)) / self.pixel_std.to(images.dtype)
 
-    def forward(self, clips: torch.Tensor, highres: torch.Tensor | None = None) -> STASNOutput:
+    def forward(self, clips: torch.Tensor, highres: torch.Tensor | None = None, *, dedupe: bool = False) -> STASNOutput:
         """Score a batch of clips.
 
         Args:
             clips: ``Tensor[B, T, 3, input_size, input_size]``, RGB in [0, 1].
             highres: ``Tensor[B, T, 3, highres_size, highres_size]``, RGB in [0, 1], or ``None``.
+            dedupe: run each distinct frame of a clip once (frames equal to an earlier frame of the same clip in both
+                ``clips`` and ``highres``, such as a still image repeated T times); the result equals the plain
+                path. Costs a comparison of the frames and one host sync; for evaluation, not training.
 
         Returns:
             :class:`STASNOutput`.
@@ -163,22 +208,42 @@ class STASN(nn.Module):
             highres = F.interpolate(
                 clips.flatten(0, 1), size=self.highres_size, mode="bilinear", align_corners=False
             ).reshape(b, t, 3, self.highres_size, self.highres_size)
-        tasm_out = self.tasm(self._normalise(clips.flatten(0, 1)).reshape(clips.shape))
-        maps = tasm_out.feature_maps.flatten(0, 1)  # (B*T, C, h, w)
-        ram_out = self.ram(maps, highres.flatten(0, 1), self.tasm.cam_weights() if self.use_cam else None)
-        crops = self._normalise(ram_out.crops.flatten(0, 1))  # (B*T*K, 3, s, s)
-        k = ram_out.boxes.shape[1]
-        sasm_logits = self.sasm(crops.reshape(b, t, k, *crops.shape[1:]))
-        p_tasm = tasm_out.logits.float().softmax(dim=1)[:, 1]
+        frames, hr = clips.flatten(0, 1), highres.flatten(0, 1)  # (B*T, 3, s, s), (B*T, 3, S, S)
+        if dedupe:
+            frame_index, keep = unique_frames(clips, highres)
+            frames, hr = frames[keep], hr[keep]
+        else:
+            frame_index = torch.arange(b * t, device=clips.device).reshape(b, t)
+        return self.forward_frames(frames, hr, frame_index)
+
+    def forward_frames(self, frames: torch.Tensor, highres: torch.Tensor, frame_index: torch.Tensor) -> STASNOutput:
+        """Score clips given as distinct frames plus an index: each frame goes once through TASM's CNN, RAM and
+        SASM's CNN; the LSTM and SASM's fusion see the T steps of each clip.
+
+        Args:
+            frames: ``Tensor[N, 3, input_size, input_size]``, RGB in [0, 1], the distinct frames.
+            highres: ``Tensor[N, 3, highres_size, highres_size]``, the same frames at high resolution.
+            frame_index: ``Tensor[B, T]`` (int64): clip ``b``'s step ``t`` is frame ``frame_index[b, t]``.
+
+        Returns:
+            :class:`STASNOutput` for the B clips (boxes, crops, attention and frame logits gathered per step).
+        """
+        self._check_frames(frames, highres, frame_index)
+        feats = self.tasm.encode(self._normalise(frames))  # maps (N, C, h, w), pooled (N, C)
+        tasm_logits = self.tasm.classify(feats.pooled[frame_index])  # (B, T, C) -> (B, 2)
+        ram_out = self.ram(feats.feature_maps, highres, self.tasm.cam_weights() if self.use_cam else None)
+        region_feats = self.sasm.encode(self._normalise(ram_out.crops))  # (N, K, C)
+        sasm_logits = self.sasm.classify(region_feats[frame_index])  # (B, T, K, C) -> (B, 2)
+        p_tasm = tasm_logits.float().softmax(dim=1)[:, 1]
         p_sasm = sasm_logits.float().softmax(dim=1)[:, 1]
         return STASNOutput(
-            tasm_logits=tasm_out.logits,
+            tasm_logits=tasm_logits,
             sasm_logits=sasm_logits,
             spoof_score=self.fusion_weight * p_tasm + (1.0 - self.fusion_weight) * p_sasm,
-            boxes=ram_out.boxes.reshape(b, t, k, 4),
-            attention=ram_out.attention.reshape(b, t, *ram_out.attention.shape[-2:]),
-            crops=ram_out.crops.reshape(b, t, *ram_out.crops.shape[1:]),
-            frame_logits=tasm_out.frame_logits,
+            boxes=ram_out.boxes[frame_index],  # (B, T, K, 4)
+            attention=ram_out.attention[frame_index],  # (B, T, h, w)
+            crops=ram_out.crops[frame_index],  # (B, T, K, 3, s, s)
+            frame_logits=feats.frame_logits[frame_index],  # (B, T, 2)
             ram_aux_loss=ram_out.aux_loss,
         )
 

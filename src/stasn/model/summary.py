@@ -19,6 +19,7 @@ class ModelSummary:
     parameters: dict[str, int]  # per part (tasm, ram, sasm) and "total"
     backbone_passes_per_clip: dict[str, int]  # TASM: T frames; SASM: T*K regions
     gflops_per_clip: dict[str, float]  # forward pass, multiply-add counted as 2 FLOPs
+    gflops_per_image: float  # a still image: each CNN runs once (STASN.forward_frames), the LSTM T steps
 
     def rows(self) -> list[tuple[str, str]]:
         c = self.config
@@ -40,6 +41,7 @@ class ModelSummary:
                 f"{g['total']:.2f} (TASM {g['tasm']:.2f}, SASM {g['sasm']:.2f}, "
                 f"other {max(0.0, g['total'] - g['tasm'] - g['sasm']):.2f})",
             ),
+            ("GFLOPs / still image", f"{self.gflops_per_image:.2f} (each frame once: 1 + K backbone passes)"),
         ]
 
 
@@ -69,4 +71,5 @@ def summarize_model(config: STASNConfig, model: STASN | None = None) -> ModelSum
         "total": _gflops(model, clips, highres),
     }
     passes = {"tasm": t, "sasm": t * k, "total": t * (1 + k)}
-    return ModelSummary(config, params, passes, flops)
+    still = _gflops(model.forward_frames, clips[:, 0], highres[:, 0], torch.zeros(1, t, dtype=torch.int64))
+    return ModelSummary(config, params, passes, flops, still)
