@@ -4,9 +4,11 @@ A clip costs T backbone passes at ``input_size`` (TASM) plus T*K passes at ``reg
 "backbone only" row runs exactly those passes through the two bare backbones; the ratio backbone-time / STASN-time
 says how much RAM, cropping, the LSTM and fusion add (target >= 0.8, i.e. they add under 25 %).
 
-Each measurement runs in a fresh process so its peak RSS (ru_maxrss) is its own.
+Each measurement runs in a fresh process so its peak RSS (ru_maxrss) is its own. ResNets run at the default sizes
+(224 px, high-res 448, T=5, K=4, regions 112 px), EfficientNet-Lite at those of ``configs/lite.yaml`` (128 px, 256,
+T=4, K=3, regions 64 px).
 
-    python benchmarks/model_throughput.py [--backbones resnet18 resnet50] [--batch 2] [--iters 5] [--threads 2]
+    python benchmarks/model_throughput.py [--backbones efficientnet_lite0 resnet18 resnet50] [--batch 2] [--iters 5]
 """
 
 from __future__ import annotations
@@ -17,14 +19,21 @@ import resource
 import time
 
 
+def _config(backbone: str):
+    from stasn.model import STASNConfig
+
+    lite = dict(num_frames=4, input_size=128, highres_size=256, num_regions=3, region_size=64, region_output_size=64)
+    return STASNConfig(backbone=backbone, **(lite if backbone.startswith("efficientnet") else {}))
+
+
 def _measure(kind: str, backbone: str, batch: int, iters: int, threads: int, queue) -> None:
     import torch
 
-    from stasn.model import STASN, STASNConfig
+    from stasn.model import STASN
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    cfg = STASNConfig(backbone=backbone)
+    cfg = _config(backbone)
     model = STASN.from_config(cfg).eval()
     t, k = cfg.num_frames, cfg.num_regions
     clips = torch.rand(batch, t, 3, cfg.input_size, cfg.input_size)
@@ -64,22 +73,21 @@ def run(kind: str, backbone: str, batch: int, iters: int, threads: int) -> tuple
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backbones", nargs="+", default=["resnet18", "resnet50"])
+    parser.add_argument("--backbones", nargs="+", default=["efficientnet_lite0", "resnet18", "resnet50"])
     parser.add_argument("--batch", type=int, default=2, help="clips per forward")
     parser.add_argument("--iters", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved repetitions; the best of each is kept")
     args = parser.parse_args()
 
-    from stasn.model import STASNConfig
-
-    cfg = STASNConfig()
-    print(
-        f"default config: T={cfg.num_frames}, K={cfg.num_regions}, input {cfg.input_size}px, high-res "
-        f"{cfg.highres_size}px, regions {cfg.region_output_size}px; batch {args.batch} clips, "
-        f"{args.threads} threads, CPU\n"
-    )
-    header = f"{'backbone':<10} {'what':<34} {'clips/s':>8} {'peak RSS MiB':>13}"
+    for backbone in args.backbones:
+        cfg = _config(backbone)
+        print(
+            f"{backbone}: T={cfg.num_frames}, K={cfg.num_regions}, input {cfg.input_size}px, high-res "
+            f"{cfg.highres_size}px, regions {cfg.region_output_size}px"
+        )
+    print(f"batch {args.batch} clips, {args.threads} threads, CPU\n")
+    header = f"{'backbone':<18} {'what':<34} {'clips/s':>8} {'peak RSS MiB':>13}"
     print(header)
     print("-" * len(header))
     for backbone in args.backbones:
@@ -91,10 +99,11 @@ def main() -> None:
                 results[kind].append(run(kind, backbone, args.batch, args.iters, args.threads))
         base, base_mem = max(results["backbone"])
         full, full_mem = max(results["stasn"])
+        cfg = _config(backbone)
         passes = f"{cfg.num_frames}+{cfg.num_frames * cfg.num_regions}"
-        print(f"{backbone:<10} {'backbone only (' + passes + ' passes/clip)':<34} {base:>8.2f} {base_mem:>13.0f}")
-        print(f"{backbone:<10} {'STASN forward':<34} {full:>8.2f} {full_mem:>13.0f}")
-        print(f"{backbone:<10} {'ratio backbone time / STASN time':<34} {full / base:>8.3f}   (target >= 0.8)")
+        print(f"{backbone:<18} {'backbone only (' + passes + ' passes/clip)':<34} {base:>8.2f} {base_mem:>13.0f}")
+        print(f"{backbone:<18} {'STASN forward':<34} {full:>8.2f} {full_mem:>13.0f}")
+        print(f"{backbone:<18} {'ratio backbone time / STASN time':<34} {full / base:>8.3f}   (target >= 0.8)")
     print()
 
 

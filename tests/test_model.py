@@ -342,8 +342,8 @@ def test_config_yaml_and_errors(tmp_path):
 
 
 def test_registry_lists_models():
-    assert set(MODELS) == {"stasn_r50", "stasn_r18", "stasn_mnv3", "stasn_mnv3s"}
-    with pytest.raises(ValueError, match="Unknown model 'stasn_r34'. Available: stasn_mnv3, stasn_mnv3s"):
+    assert set(MODELS) == {"stasn_r50", "stasn_r18", "stasn_mnv3", "stasn_mnv3s", "stasn_lite0"}
+    with pytest.raises(ValueError, match="Unknown model .stasn_r34.. Available: stasn_lite0, stasn_mnv3, stasn_mnv3s"):
         build_model("stasn_r34")
 
 

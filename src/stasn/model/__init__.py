@@ -5,6 +5,7 @@ The registry is a plain dict::
     from stasn.model import build_model
     model = build_model("stasn_r50")                      # the paper's backbone
     model = build_model("stasn_r18", num_frames=3)        # keyword overrides go to STASNConfig
+    model = build_model("stasn_lite0", backbone_weights="imagenet")  # offline ImageNet weights
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ __all__ = [
     "stasn_resnet18",
     "stasn_mobilenet_v3",
     "stasn_mobilenet_v3_small",
+    "stasn_efficientnet_lite0",
     "STASN",
     "STASNConfig",
     "STASNOutput",
@@ -85,11 +87,20 @@ def stasn_mobilenet_v3_small(
     return _stasn("mobilenet_v3_small", weights, backbone_weights, **kwargs)
 
 
+def stasn_efficientnet_lite0(
+    *, weights: str | Path | None = None, backbone_weights: str | Path | None = None, **kwargs: Any
+) -> STASN:
+    """STASN with EfficientNet-Lite0 backbones (ours: ``backbone_weights="imagenet"`` loads ImageNet weights offline;
+    ``configs/lite.yaml`` holds the recommended sizes)."""
+    return _stasn("efficientnet_lite0", weights, backbone_weights, **kwargs)
+
+
 MODELS: dict[str, Callable[..., STASN]] = {
     "stasn_r50": stasn_resnet50,
     "stasn_r18": stasn_resnet18,
     "stasn_mnv3": stasn_mobilenet_v3,
     "stasn_mnv3s": stasn_mobilenet_v3_small,
+    "stasn_lite0": stasn_efficientnet_lite0,
 }
 
 
