@@ -3,7 +3,8 @@
 1. live faces: procedural clips (:mod:`stasn.demo.livedata`), or real ones from ``--live-dir``;
 2. ``prepare``: face crops into a cache (subject-disjoint train/dev/test);
 3. ``synth``: replay and print attacks synthesized from every live video, in every split;
-4. ``train``: a small STASN (EfficientNet-Lite0 with ImageNet weights, 96 px) through the stages TASM -> SASM -> joint, on CPU;
+4. ``train``: a small STASN (EfficientNet-Lite0 with ImageNet weights, 96 px) through the stages TASM -> SASM ->
+   joint, on CPU;
 5. ``evaluate``: test scored at the threshold fixed on dev; report with the RAM regions drawn;
 6. ``predict``: one test video through :class:`stasn.Detector`, as a user would.
 
