@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch.utils.data import WeightedRandomSampler
 
-from stasn.data.augment import ClipAugment, brightness_contrast, hflip, jitter_crop
+from stasn.data.augment import ClipAugment, brightness_contrast, exposure_gain, hflip, jitter_crop, jpeg_roundtrip
 from stasn.data.clips import ClipDataset, balance_weights, clip_positions
 from stasn.data.crop import face_from_highres
 from stasn.data.datamodule import CacheDataModule
@@ -135,6 +135,37 @@ def test_balance_weights_math():
         balance_weights(labels, synth_fraction=0.5)
 
 
+def test_balance_weights_with_sizes_draw_by_size_within_each_class():
+    w = balance_weights([0, 0, 1, 1], sizes=[1, 3, 2, 2])
+    np.testing.assert_allclose(w, [1 / 4, 3 / 4, 1 / 2, 1 / 2])  # each class sums to 1, live split 1:3
+    w = balance_weights([0, 0, 1], synth_fraction=0.25, sizes=[1, 3, 5])
+    live, spoof = w[:2].sum() * 0.75, w[2] + w[:2].sum() * 0.25
+    assert live == pytest.approx(spoof)
+
+
+def test_sample_by_frames_draws_long_videos_more_often(tmp_path):
+    cache = make_cache(
+        tmp_path / "c",
+        {
+            "long": (0, "live", "train", ["ok"] * 8),  # 4 clips of T=2
+            "still": (0, "live", "train", ["ok"]),  # 1 clip
+            "s1": (1, "replay", "train", ["ok"] * 4),  # 2 clips
+            "d1": (0, "live", "dev", ["ok"] * 2),
+            "d2": (1, "print", "dev", ["ok"] * 2),
+        },
+    )
+    by_video = CacheDataModule(cache, num_frames=2, num_workers=0, balance=True, seed=0)
+    by_frames = CacheDataModule(cache, num_frames=2, num_workers=0, balance=True, seed=0, sample_by="frames")
+    for dm in (by_video, by_frames):
+        dm.setup("fit")
+    assert len(by_video.train_dataloader().sampler) == 3 and len(by_frames.train_dataloader().sampler) == 7
+    weights = by_frames.train_dataloader().sampler.weights.numpy()
+    order = [v.video_id for v in by_frames.train_set.videos]
+    assert weights[order.index("long")] == pytest.approx(4 * weights[order.index("still")])
+    with pytest.raises(ValueError, match="Unknown sample_by 'clips'"):
+        CacheDataModule(cache, num_frames=2, sample_by="clips")
+
+
 def test_weighted_sampler_balances_live_and_spoof(cache):
     dataset = ClipDataset(cache, "train", num_frames=2, random_start=True)
     assert sorted(dataset.labels) == [0, 1, 1, 1]
@@ -209,6 +240,25 @@ def test_clip_augment_is_mild_deterministic_and_shape_preserving():
     assert a.shape == frames.shape and a.dtype == np.uint8
     with pytest.raises(ValueError, match="stay mild"):
         ClipAugment(brightness=0.6)
+
+
+def test_exposure_and_jpeg_options_change_every_frame_alike():
+    flat = np.full((3, 16, 16, 3), 100, np.uint8)
+    np.testing.assert_array_equal(exposure_gain(flat, 1.5), np.full_like(flat, 150))
+    assert exposure_gain(flat, 4.0).max() == 255  # clipped, not wrapped
+    gains = set()
+    augment = ClipAugment(flip=0, jitter=0, brightness=0, contrast=0, exposure=1.0)
+    for seed in range(20):
+        out = augment(flat, np.random.default_rng(seed))
+        assert (out == out[0, 0, 0, 0]).all()  # one gain for the whole clip
+        gains.add(int(out[0, 0, 0, 0]))
+    assert min(gains) >= 50 and max(gains) <= 200 and len(gains) > 10  # gain in [1/2, 2]
+    noisy = np.random.default_rng(1).integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
+    always = ClipAugment(flip=0, jitter=0, brightness=0, contrast=0, jpeg=1.0, jpeg_quality=(30, 30))
+    np.testing.assert_array_equal(always(noisy, np.random.default_rng(0)), jpeg_roundtrip(noisy, 30))
+    assert np.abs(jpeg_roundtrip(noisy, 30).astype(int) - noisy).mean() > 5
+    with pytest.raises(ValueError, match="jpeg is a probability"):
+        ClipAugment(jpeg=1.5)
 
 
 def test_datamodule_loaders(cache):

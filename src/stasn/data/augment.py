@@ -1,8 +1,12 @@
-"""Mild train-time augmentation of a clip: horizontal flip, small box jitter, light brightness/contrast.
+"""Train-time augmentation of a clip: horizontal flip, box jitter, light brightness/contrast; optionally exposure
+and JPEG re-compression.
 
-Deliberately no strong colour changes, blur, noise or JPEG re-compression: those erase (or imitate) the cues that
-separate a live face from a photo or a screen — moire, print texture, colour cast, sharpness. Every frame of a clip
-gets the *same* random parameters, so the motion between frames that TASM looks at is left intact.
+By default mild: no strong colour changes, blur, noise or JPEG re-compression, which erase (or imitate) the cues that
+separate a live face from a photo or a screen — moire, print texture, colour cast, sharpness. Two options are off by
+default: ``exposure`` (a multiplicative gain, the way a camera's exposure changes a whole picture) breaks the
+"attacks are brighter" shortcut of many replay datasets, and ``jpeg`` re-compresses a share of the clips, so a
+difference in the capture's compression is not a cue. Every frame of a clip gets the *same* random parameters, so
+the motion between frames that TASM looks at is left intact.
 
 Augmentation runs on the high-resolution crops; the TASM crops are derived from them afterwards
 (:func:`stasn.data.crop.face_from_highres`), so both inputs of one clip always show the same region.
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["ClipAugment", "hflip", "jitter_crop", "brightness_contrast"]
+__all__ = ["ClipAugment", "hflip", "jitter_crop", "brightness_contrast", "exposure_gain", "jpeg_roundtrip"]
 
 
 def hflip(frames: np.ndarray) -> np.ndarray:
@@ -66,6 +70,22 @@ def brightness_contrast(frames: np.ndarray, brightness: float, contrast: float) 
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
+def exposure_gain(frames: np.ndarray, gain: float) -> np.ndarray:
+    """``out = x * gain``, clipped to uint8 (a whole-picture exposure change)."""
+    return np.clip(frames.astype(np.float32) * gain + 0.5, 0, 255).astype(np.uint8)
+
+
+def jpeg_roundtrip(frames: np.ndarray, quality: int) -> np.ndarray:
+    """Encode and decode each frame (RGB uint8) as JPEG at ``quality`` (1-100)."""
+    out = []
+    for f in frames:
+        ok, data = cv2.imencode(".jpg", cv2.cvtColor(f, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+        if not ok:
+            raise ValueError("JPEG encoding failed")
+        out.append(cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB))
+    return np.stack(out)
+
+
 @dataclass(frozen=True)
 class ClipAugment:
     """Random mild augmentation of one clip; the same parameters for all its frames.
@@ -76,6 +96,9 @@ class ClipAugment:
             margin (a small box jitter). 0.08 moves the box by at most 4 % of its side.
         brightness: offset drawn from ``[-brightness, brightness]`` (fraction of full scale).
         contrast: gain drawn from ``[1 - contrast, 1 + contrast]``.
+        exposure: multiplicative gain drawn log-uniformly from ``[1 / (1 + exposure), 1 + exposure]`` (0 = off).
+        jpeg: probability of a JPEG round trip at a quality drawn from ``jpeg_quality``.
+        jpeg_quality: ``(low, high)`` quality range.
 
     The defaults are ours (mild by choice), not from the paper.
     """
@@ -84,6 +107,9 @@ class ClipAugment:
     jitter: float = 0.08
     brightness: float = 0.08
     contrast: float = 0.1
+    exposure: float = 0.0
+    jpeg: float = 0.0
+    jpeg_quality: tuple[int, int] = (40, 90)
 
     def __post_init__(self) -> None:
         if not 0 <= self.flip <= 1:
@@ -91,6 +117,12 @@ class ClipAugment:
         for name in ("jitter", "brightness", "contrast"):
             if not 0 <= getattr(self, name) < 0.5:
                 raise ValueError(f"{name} must be in [0, 0.5) to stay mild, got {getattr(self, name)}")
+        if not 0 <= self.exposure <= 3:
+            raise ValueError(f"exposure must be in [0, 3], got {self.exposure}")
+        if not 0 <= self.jpeg <= 1:
+            raise ValueError(f"jpeg is a probability, got {self.jpeg}")
+        if not 1 <= self.jpeg_quality[0] <= self.jpeg_quality[1] <= 100:
+            raise ValueError(f"jpeg_quality must be (low, high) within 1..100, got {self.jpeg_quality}")
 
     def __call__(self, frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Augment ``np.ndarray[T, S, S, 3]`` uint8; returns the same shape and dtype."""
@@ -105,4 +137,8 @@ class ClipAugment:
             brightness = rng.uniform(-self.brightness, self.brightness)
             contrast = 1 + rng.uniform(-self.contrast, self.contrast)
             frames = brightness_contrast(frames, brightness, contrast)
+        if self.exposure > 0:
+            frames = exposure_gain(frames, float(np.exp(rng.uniform(-1, 1) * np.log1p(self.exposure))))
+        if self.jpeg > 0 and rng.random() < self.jpeg:
+            frames = jpeg_roundtrip(frames, int(rng.integers(self.jpeg_quality[0], self.jpeg_quality[1] + 1)))
         return frames

@@ -89,17 +89,21 @@ def clip_positions(num_usable: int, num_frames: int, start: int, stride: int = 1
     return [int(p) for p in np.round(np.linspace(0, num_usable - 1, num_frames))]
 
 
-def balance_weights(labels: Sequence[int], synth_fraction: float = 0.0) -> np.ndarray:
+def balance_weights(
+    labels: Sequence[int], synth_fraction: float = 0.0, sizes: Sequence[float] | None = None
+) -> np.ndarray:
     """Per-item sampling weights that make live and spoof equally likely *after* synthesis.
 
     A fraction ``p = synth_fraction`` of drawn live clips becomes spoof. With ``w_live = 1 / n_live`` and
     ``w_spoof = (1 - 2p) / n_spoof`` the expected draws are live ``(1 - p)`` and spoof ``(1 - 2p) + p = 1 - p``:
     one half each. With only one class present every item gets the same weight (synthesis alone then makes the
-    spoof class of a live-only cache).
+    spoof class of a live-only cache). With ``sizes`` (e.g. frames per video), items of one class are drawn in
+    proportion to their size instead of equally, and ``n_live``/``n_spoof`` become the classes' total sizes.
 
     Args:
         labels: 0/1 label of each item.
         synth_fraction: ``p`` in [0, 1).
+        sizes: positive size of each item; ``None`` = all 1.
 
     Returns:
         ``np.ndarray[N]`` float64 weights (not normalised).
@@ -108,15 +112,16 @@ def balance_weights(labels: Sequence[int], synth_fraction: float = 0.0) -> np.nd
         ValueError: ``p >= 0.5`` with real spoof items (live can no longer be half the draws).
     """
     labels = np.asarray(labels)
-    n_live, n_spoof = int((labels == LIVE).sum()), int((labels == SPOOF).sum())
+    sizes_arr = np.ones(len(labels)) if sizes is None else np.asarray(sizes, dtype=np.float64)
+    n_live, n_spoof = float(sizes_arr[labels == LIVE].sum()), float(sizes_arr[labels == SPOOF].sum())
     if n_live == 0 or n_spoof == 0:
-        return np.ones(len(labels))
+        return sizes_arr.copy()
     if synth_fraction >= 0.5:
         raise ValueError(
             f"synth_fraction={synth_fraction} turns at least half of the live clips into attacks, so live and spoof "
             "cannot be balanced; use balance=False or synth_fraction < 0.5"
         )
-    return np.where(labels == LIVE, 1.0 / n_live, (1.0 - 2.0 * synth_fraction) / n_spoof)
+    return sizes_arr * np.where(labels == LIVE, 1.0 / n_live, (1.0 - 2.0 * synth_fraction) / n_spoof)
 
 
 class ClipDataset(Dataset):
@@ -212,6 +217,13 @@ class ClipDataset(Dataset):
     def labels(self) -> list[int]:
         """Stored label of each item (before any synthesis)."""
         return [self.videos[v].label for v, _ in self.items]
+
+    @property
+    def clips_in_item(self) -> list[int]:
+        """How many non-overlapping clips of T frames each item's video holds (at least 1): a 16-frame capture at
+        T=4 holds 4, a still image 1. Used to draw long videos more often than short ones."""
+        span = (self.num_frames - 1) * self.frame_stride + 1
+        return [max(1, len(self.videos[v].rows) // span) for v, _ in self.items]
 
     def __len__(self) -> int:
         return len(self.items)

@@ -24,7 +24,9 @@ from stasn.data.augment import ClipAugment
 from stasn.data.clips import ClipDataset, SynthTransform, balance_weights
 from stasn.data.manifest import ManifestRow, read_manifest
 
-__all__ = ["CacheDataModule"]
+__all__ = ["CacheDataModule", "SAMPLE_BY"]
+
+SAMPLE_BY = ("video", "frames")
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,9 @@ class CacheDataModule(L.LightningDataModule):
         eval_clips_per_video: fixed clips per video for val/test.
         train_clips_per_video: random clips drawn per training video and epoch (an epoch is
             ``train_clips_per_video * videos`` clips); raise it for small datasets.
+        sample_by: ``video`` (every training video equally often) or ``frames`` (a video as often as it holds
+            non-overlapping clips of T frames: a 16-frame capture at T=4 four times as often as a still image, and an
+            epoch is ``train_clips_per_video`` times the clips of all videos), so every frame is seen about once.
         frame_stride: step between clip frames, in cached frames.
         prepare: keyword arguments of :func:`stasn.data.prepare.prepare_dataset` (``dataset``, ``root``, ...);
             when given, ``prepare_data`` builds/completes the cache first (resumable, so cheap when done).
@@ -76,6 +81,7 @@ class CacheDataModule(L.LightningDataModule):
         augment: bool | ClipAugment = True,
         eval_clips_per_video: int = 4,
         train_clips_per_video: int = 1,
+        sample_by: str = "video",
         frame_stride: int = 1,
         prepare: dict | None = None,
         pin_memory: bool = False,
@@ -91,6 +97,9 @@ class CacheDataModule(L.LightningDataModule):
         if train_clips_per_video < 1:
             raise ValueError(f"train_clips_per_video must be >= 1, got {train_clips_per_video}")
         self.train_clips_per_video = train_clips_per_video
+        if sample_by not in SAMPLE_BY:
+            raise ValueError(f"Unknown sample_by {sample_by!r}. Valid values are {{{', '.join(SAMPLE_BY)}}}.")
+        self.sample_by = sample_by
         self.prepare, self.pin_memory, self.seed = prepare, pin_memory, seed
         self.train_set: ClipDataset | None = None
         self.val_set: ClipDataset | None = None
@@ -145,11 +154,16 @@ class CacheDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         assert self.train_set is not None, "call setup('fit') first"
         generator = None if self.seed is None else torch.Generator().manual_seed(self.seed)
-        draws = len(self.train_set) * self.train_clips_per_video
-        if not self.balance:
+        sizes = self.train_set.clips_in_item if self.sample_by == "frames" else [1] * len(self.train_set)
+        draws = int(sum(sizes)) * self.train_clips_per_video
+        if not self.balance and self.sample_by == "video":
             sampler = RandomSampler(self.train_set, num_samples=draws, generator=generator)
             return self._loader(self.train_set, sampler=sampler)
-        weights = balance_weights(self.train_set.labels, self.synth_fraction if self.synth_transform else 0.0)
+        if not self.balance:
+            weights = np.asarray(sizes, dtype=np.float64)
+        else:
+            synth = self.synth_fraction if self.synth_transform else 0.0
+            weights = balance_weights(self.train_set.labels, synth, sizes)
         sampler = WeightedRandomSampler(torch.as_tensor(weights, dtype=torch.double), draws, generator=generator)
         return self._loader(self.train_set, sampler=sampler)
 

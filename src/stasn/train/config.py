@@ -51,7 +51,10 @@ class DataConfig:
     balance: bool = True  # sample live and spoof clips equally often in training; ours
     eval_clips_per_video: int = 2  # clips scored per dev/test video; their scores are averaged; ours
     train_clips_per_video: int = 1  # random clips per training video per epoch; raise for small datasets
+    sample_by: str = "video"  # "frames": draw a video as often as it holds clips of T frames (every frame ~once)
     box_jitter: float = 0.08  # training crops keep a random [1 - box_jitter, 1] share of the face crop; ours (mild)
+    exposure: float = 0.0  # training clips x a gain in [1/(1+e), 1+e] (log-uniform); 0 = off; ours
+    jpeg: float = 0.0  # share of training clips re-compressed as JPEG at quality 40-90; ours
 
 
 @dataclass
@@ -85,6 +88,7 @@ class TrainConfig:
     strategy: str = "auto"  # "ddp" for several GPUs or nodes
     compile: bool = False  # torch.compile the backbones
     channels_last: bool = False
+    dedupe_frames: bool = True  # run each distinct frame of a training clip once (still images: T x cheaper); ours
     deterministic: bool = False
     limit_train_batches: Any = None  # int (batches) or float (fraction) per epoch; None = all
     limit_val_batches: Any = None
@@ -124,6 +128,8 @@ class ExperimentConfig:
             raise ValueError(f"train.monitor must be 'acer' or 'eer', got {self.train.monitor!r}")
         if self.train.criterion not in ("eer", "bpcer20", "bpcer10", "bpcer100"):
             raise ValueError(f"train.criterion must be eer, bpcer20, bpcer10 or bpcer100, got {self.train.criterion!r}")
+        if self.data.sample_by not in ("video", "frames"):
+            raise ValueError(f"data.sample_by must be 'video' or 'frames', got {self.data.sample_by!r}")
         if not 0.0 <= self.synth.fraction <= 1.0:
             raise ValueError(f"synth.fraction must be in [0, 1], got {self.synth.fraction}")
         if not 0.0 <= self.synth.live_camera <= 1.0:

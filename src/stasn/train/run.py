@@ -104,7 +104,7 @@ def _datamodule(config: ExperimentConfig):
 
     return CacheDataModule(
         config.data.cache,
-        augment=ClipAugment(jitter=config.data.box_jitter),
+        augment=ClipAugment(jitter=config.data.box_jitter, exposure=config.data.exposure, jpeg=config.data.jpeg),
         num_frames=config.model.num_frames,
         batch_size=config.data.batch_size,
         num_workers=config.data.num_workers,
@@ -115,6 +115,7 @@ def _datamodule(config: ExperimentConfig):
         camera_fraction=config.synth.live_camera,
         eval_clips_per_video=config.data.eval_clips_per_video,
         train_clips_per_video=config.data.train_clips_per_video,
+        sample_by=config.data.sample_by,
         pin_memory=torch.cuda.is_available() and config.train.accelerator in ("auto", "gpu", "cuda"),
         seed=config.seed,
     )
@@ -204,6 +205,7 @@ def train_experiment(
         criterion=config.train.criterion,
         channels_last=config.train.channels_last,
         compile=config.train.compile,
+        dedupe_frames=config.train.dedupe_frames,
     )
     trainer, checkpoint_cb = build_trainer(config, enable_progress_bar=enable_progress_bar)
     trainer.fit(system, datamodule=datamodule, ckpt_path=resolve_resume(resume, run_dir))

@@ -39,6 +39,7 @@ class STASNSystem(L.LightningModule):
         criterion: how the dev threshold is chosen (``eer`` | ``bpcer20`` | ``bpcer10`` | ``bpcer100``).
         channels_last: run the backbones in channels_last memory format.
         compile: ``torch.compile`` the two backbones.
+        dedupe_frames: in training steps, run each distinct frame of a clip once (``STASN(dedupe=True)``).
     """
 
     def __init__(
@@ -52,6 +53,7 @@ class STASNSystem(L.LightningModule):
         criterion: str = "eer",
         channels_last: bool = False,
         compile: bool = False,
+        dedupe_frames: bool = True,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -73,7 +75,9 @@ class STASNSystem(L.LightningModule):
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         # 1. forward, 2. losses of the current stage, 3. log
-        output = self.model(batch["clips"], batch["highres"])
+        # Still images are clips of one repeated frame (augmented alike): each distinct frame runs once. The loss and
+        # its gradients are those of the plain path; only BatchNorm sees each repeated frame once instead of T times.
+        output = self.model(batch["clips"], batch["highres"], dedupe=self.hparams.dedupe_frames)
         losses = self.model.compute_loss(output, batch["label"])
         self.log_dict(
             {f"train/{k}": v for k, v in losses.items()},
@@ -89,7 +93,7 @@ class STASNSystem(L.LightningModule):
         self._val_rows = []
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        output = self.model(batch["clips"], batch["highres"])
+        output = self.model(batch["clips"], batch["highres"], dedupe=True)
         self._val_rows.extend(score_rows_from_batch(batch, output))
 
     def on_validation_epoch_end(self) -> None:

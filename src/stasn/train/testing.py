@@ -82,7 +82,8 @@ def score_split(
     per_class = {0: 0, 1: 0}
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
     for batch in loader:
-        output = model(batch["clips"].to(device), batch["highres"].to(device))
+        with torch.no_grad():  # repeated frames (still images, stretched videos) run once
+            output = model(batch["clips"].to(device), batch["highres"].to(device), dedupe=True)
         rows.extend(score_rows_from_batch(batch, output))
         for i, label in enumerate(batch["label"].tolist()):
             if per_class[label] < examples:

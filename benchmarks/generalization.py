@@ -1,0 +1,597 @@
+"""Generalization to real faces the model never saw: cross-session, leave-projects-out and cross-dataset protocols,
+the data claim and the model claim as ablations, every number beside the peer's on the same items.
+
+Data (``../shared/data``; every split is grouped by project (``repo``) and by subject):
+
+* ``nuaa-raw-train``: NUAA sessions 01-02, live and print, as captures (image sequences, 16 frames each);
+* ``replay-crops-dev`` + ``replay-crops-train``: 16 projects of live and screen-replay face crops (``nonface_crop``
+  rows left out; shortcut flags reported);
+* ``live-faces``: bona fide images of 3 projects (live class, and sources for synthesis).
+
+Every item is framed the same way for both models: the YuNet face box (the whole image where YuNet finds no face;
+counted), stasn's crop (box x 1.3) and the peer's own crops of that box. Every test is also scored with
+``face-gain``: the whole image scaled so the face box's mean grey is 118 (gain clipped to [0.25, 4]), which takes
+away the brightness shortcut of these projects (their attacks are brighter than their live faces).
+
+Protocols (``--protocol``):
+
+1. ``nuaa-sessions`` — train on NUAA session 01, test on session 02, and the reverse; threshold from 2 held-out
+   subjects of the training session (the sessions share their 9 people: a new session, not new people).
+2. ``leave-projects-out`` — the 16 replay projects in 4 folds grouped by project (each held out once, never split);
+   train on the other folds' projects + NUAA + live-faces, threshold on 2 training projects held out as dev, test on
+   the held-out fold; per-project and mean AUC.
+3. ``cross-dataset`` — train on NUAA + live-faces (+ synthesis), no real replay at all; test on all 16 projects;
+   threshold on 2 NUAA subjects + 1 live-faces project held out as dev.
+
+Ablations: ``--data real|real+synth|synth`` ((a) real attacks only, (b) real + one synthesized replay per live
+training item, (c) synthesized attacks only) and ``--models frame|tasm|stasn`` (a plain frame classifier: T=1, TASM
+trained alone; TASM alone at T=4; STASN: TASM + RAM + SASM), each for ``--seeds``. The recipe is
+``configs/lite.yaml`` (EfficientNet-Lite0, ImageNet weights) with ``--epochs``; the peer is MiniFASNet V2 + V1SE.
+
+    python benchmarks/generalization.py --protocol nuaa-sessions leave-projects-out cross-dataset \\
+        [--models stasn frame] [--data real+synth real] [--seeds 3] [--epochs 3]
+
+Everything goes to ``runs/generalization/`` (ignored by git): pools of face crops made once, per-run caches (their
+manifests only; crops are linked), checkpoints, and ``results/<protocol>.{md,json}``. Re-running reuses pools and
+finished runs (delete ``runs/generalization/runs/<name>`` to train one again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import json
+import os
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from stasn.data.detect import Detection, FaceDetector, WholeImageDetector, YuNetDetector  # noqa: E402
+from stasn.data.manifest import CacheInfo, ManifestRow, read_manifest, write_cache_info, write_manifest  # noqa: E402
+from stasn.data.prepare import cache_video_id  # noqa: E402
+from stasn.datasets import open_dataset  # noqa: E402
+from stasn.datasets.base import FaceAnnotations, Sample  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+YUNET = ROOT.parent / "shared" / "models" / "yunet" / "face_detection_yunet_2026may.onnx"
+OUT = ROOT / "runs" / "generalization"
+INFO = CacheInfo(face_size=128, highres_size=256)  # configs/lite.yaml sizes
+TARGET_GREY, GAIN_RANGE = 118.0, (0.25, 4.0)
+REPLAY_SETS = ("replay-crops-dev", "replay-crops-train")
+MODELS = ("frame", "tasm", "stasn")
+DATA = ("real", "real+synth", "synth")
+PROTOCOLS = ("nuaa-sessions", "leave-projects-out", "cross-dataset")
+PHOTOMETRIC = ("plain", "face-gain")
+
+
+# --- items and pools ------------------------------------------------------------------------------------------------
+class YuNetOrWhole(FaceDetector):
+    """YuNet's largest face, or the whole image where it finds none (these sets are face crops already)."""
+
+    name = "yunet|whole"
+
+    def __init__(self, model: Path) -> None:
+        super().__init__(max_side=640)
+        self.model = model
+        self._yunet: YuNetDetector | None = None
+
+    def detect(self, frame: np.ndarray) -> list[Detection]:
+        if self._yunet is None:  # built lazily: workers get a picklable object
+            self._yunet = YuNetDetector(self.model)
+        found = self._yunet.detect(frame)
+        return found[:1] if found else WholeImageDetector().detect(frame)
+
+
+def _image_samples() -> tuple[list[Sample], dict[str, dict]]:
+    """Replay crops and live-faces images as one-frame samples; ``meta[video_id]`` = project, source, flags."""
+    samples, meta = [], {}
+    for folder in (*REPLAY_SETS, "live-faces"):
+        with (SHARED / folder / "manifest.csv").open(newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                flags = [f for f in row.get("flags", "").split(";") if f]
+                if "nonface_crop" in flags or "video" in flags:
+                    continue
+                label = int(row["label"])
+                video_id = row["path"]
+                samples.append(
+                    Sample(
+                        path=SHARED / folder / row["path"],
+                        label=label,
+                        attack_type="live" if label == 0 else "replay",
+                        split="train",
+                        video_id=video_id,
+                        dataset=folder,
+                        subject=row.get("subject", "") or row["repo"],
+                        is_image=True,
+                    )
+                )
+                meta[cache_video_id(samples[-1])] = {"project": row["repo"], "source": folder, "flags": flags}
+    return samples, meta
+
+
+def _nuaa_samples() -> tuple[list[Sample], dict[str, dict]]:
+    samples = list(open_dataset("nuaa", SHARED / "nuaa-raw-train", dev_fraction=0.0))
+    meta = {
+        cache_video_id(s): {
+            "project": "nuaa",
+            "source": "nuaa",
+            "flags": [],
+            "session": s.session,
+            "subject": s.subject,
+        }
+        for s in samples
+    }
+    return samples, meta
+
+
+def prepare_pools() -> tuple[dict[str, Path], dict[str, dict]]:
+    """Face crops of every item, plain and face-gain, made once: ``{"images", "nuaa", ...-face-gain}`` -> cache."""
+    from stasn.data.prepare import prepare_samples
+
+    images, meta = _image_samples()
+    nuaa, nuaa_meta = _nuaa_samples()
+    meta.update(nuaa_meta)
+    pools = {"images": OUT / "pool-images", "nuaa": OUT / "pool-nuaa"}
+    detector = YuNetOrWhole(YUNET)
+    prepare_samples(images, pools["images"], detector=detector, cache_info=INFO, workers=2)
+    prepare_samples(nuaa, pools["nuaa"], detector=detector, frames_per_video=16, cache_info=INFO, workers=2)
+    for name in ("images", "nuaa"):
+        pools[f"{name}-face-gain"] = _face_gain_pool(pools[name], OUT / f"pool-{name}-face-gain")
+    return pools, meta
+
+
+def face_gain(image: np.ndarray, box: tuple[float, ...]) -> np.ndarray:
+    """Scale the whole image so the face box's mean grey is 118 (gain clipped to [0.25, 4])."""
+    x1, y1, x2, y2 = (int(round(v)) for v in box)
+    region = image[max(0, y1) : max(y1 + 1, y2), max(0, x1) : max(x1 + 1, x2)].astype(np.float32)
+    grey = float((region @ np.array([0.299, 0.587, 0.114], np.float32)).mean()) if region.size else TARGET_GREY
+    gain = float(np.clip(TARGET_GREY / max(grey, 1e-3), *GAIN_RANGE))
+    return np.clip(image.astype(np.float32) * gain + 0.5, 0, 255).astype(np.uint8)
+
+
+def _face_gain_pool(plain: Path, out: Path) -> Path:
+    """The same items and boxes as ``plain``, each source frame passed through :func:`face_gain` first."""
+    import cv2
+
+    from stasn.data.prepare import prepare_samples
+    from stasn.infer.inputs import load_image
+
+    if (out / "manifest.csv").is_file():
+        return out
+    folder = out.parent / f"{out.name}-frames"
+    samples, boxes = [], {}
+    for video_id, rows in _rows_by_video(read_manifest(plain / "manifest.csv")).items():
+        rows = [r for r in rows if r.box is not None]
+        if not rows:
+            continue
+        paths = []
+        for i, r in enumerate(rows):
+            target = folder / video_id / f"{i:03d}.png"
+            if not target.is_file():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                gained = face_gain(load_image(r.source_path), r.box)
+                cv2.imwrite(str(target), cv2.cvtColor(gained, cv2.COLOR_RGB2BGR))
+            paths.append(target)
+        first = rows[0]
+        samples.append(
+            Sample(
+                path=paths[0],
+                label=first.label,
+                attack_type=first.attack_type,
+                split=first.split,
+                video_id=video_id,
+                dataset=first.dataset,
+                subject=first.subject,
+                session=first.session,
+                is_image=len(paths) == 1,
+                frame_paths=tuple(paths) if len(paths) > 1 else None,
+            )
+        )
+        boxes[video_id] = FaceAnnotations(boxes={i: r.box for i, r in enumerate(rows)})
+    prepare_samples(samples, out, annotations=lambda s: boxes[s.video_id], cache_info=INFO, workers=2)
+    return out
+
+
+def _rows_by_video(rows: list[ManifestRow]) -> dict[str, list[ManifestRow]]:
+    grouped: dict[str, list[ManifestRow]] = defaultdict(list)
+    for r in rows:
+        grouped[r.video_id].append(r)
+    return dict(grouped)
+
+
+def synth_pool(pools: dict[str, Path]) -> Path:
+    """One synthesized replay per live item of every pool (and one print per NUAA live capture), made once."""
+    from stasn.synth import synthesize_cache
+
+    out = OUT / "pool-synth"
+    if (out / ".done").is_file():
+        return out
+    synthesize_cache(pools["images"], out, kind="replay", per_live=1, seed=11, workers=2)
+    synthesize_cache(pools["nuaa"], out, kind="replay", per_live=1, seed=12, workers=2)
+    synthesize_cache(pools["nuaa"], out, kind="print", per_live=1, seed=13, workers=2)
+    (out / ".done").touch()
+    return out
+
+
+# --- the peer -------------------------------------------------------------------------------------------------------
+def peer_scores(pool: Path) -> dict[str, float]:
+    """The peer's spoof score per video of ``pool`` (mean over its frames), on the pool's own boxes; cached."""
+    from peer import Peer
+
+    from stasn.infer.inputs import load_image
+
+    cache = pool / "peer_scores.json"
+    if cache.is_file():
+        return json.loads(cache.read_text())
+    peer = Peer(threads=2)
+    scores = {}
+    for video_id, rows in _rows_by_video(read_manifest(pool / "manifest.csv")).items():
+        rows = [r for r in rows if r.box is not None]
+        if rows:
+            images = [load_image(r.source_path) for r in rows]
+            scores[video_id] = float(np.mean(peer.spoof_scores(images, [r.box for r in rows])))
+    cache.write_text(json.dumps(scores))
+    return scores
+
+
+# --- per-run caches -------------------------------------------------------------------------------------------------
+def run_cache(name: str, assignment: dict[str, str], pools: list[Path]) -> Path:
+    """A cache whose manifest holds the rows of ``assignment``'s videos with their split; crops are symlinks."""
+    cache = OUT / "caches" / name
+    cache.mkdir(parents=True, exist_ok=True)
+    write_cache_info(cache, INFO)
+    rows = []
+    crops = cache / "crops"
+    crops.mkdir(exist_ok=True)
+    for pool in pools:
+        for r in read_manifest(pool / "manifest.csv"):
+            if r.video_id in assignment:
+                rows.append(dataclasses.replace(r, split=assignment[r.video_id]))
+        for entry in (pool / "crops").iterdir():
+            link = crops / entry.name
+            if not link.exists():
+                os.symlink(entry.resolve(), link)
+    write_manifest(cache, rows)
+    return cache
+
+
+def synth_sources(synth: Path) -> dict[str, str]:
+    """Synthesized video id -> the live video it was made from."""
+    return {r.video_id: r.extra["synth"]["source_video_id"] for r in read_manifest(synth / "manifest.csv")}
+
+
+def with_synth(assignment: dict[str, str], sources: dict[str, str], data: str, live: set[str]) -> dict[str, str]:
+    """Add the synthesized attacks of the train/dev live items (``real+synth``, ``synth``); drop real attacks from
+    train and dev for ``synth``. Test stays as it is."""
+    out = dict(assignment)
+    if data == "synth":
+        out = {v: s for v, s in out.items() if s == "test" or v in live}
+    if data in ("real+synth", "synth"):
+        for fake, source in sources.items():
+            if out.get(source) in ("train", "dev"):
+                out[fake] = out[source]
+    return out
+
+
+# --- training and scoring -------------------------------------------------------------------------------------------
+def model_overrides(model: str, epochs: int) -> tuple[dict, list[dict]]:
+    """Model keys and training stages of an ablation variant (all on configs/lite.yaml)."""
+    if model == "frame":
+        return {"num_frames": 1, "fusion_weight": 1.0}, [{"stage": "tasm", "epochs": epochs}]
+    if model == "tasm":
+        return {"fusion_weight": 1.0}, [{"stage": "tasm", "epochs": epochs}]
+    first = max(1, epochs // 3)
+    return {}, [
+        {"stage": "tasm", "epochs": first},
+        {"stage": "sasm", "epochs": first},
+        {"stage": "joint", "epochs": max(1, epochs - 2 * first)},
+    ]
+
+
+def train_run(name: str, cache: Path, model: str, seed: int, epochs: int) -> Path:
+    """Train (or reuse) one run; returns its best checkpoint (lowest dev ACER)."""
+    from stasn.train.config import load_experiment
+    from stasn.train.run import train_experiment
+
+    best = OUT / "runs" / name / "checkpoints" / "best.ckpt"
+    if best.is_file() and (OUT / "runs" / name / ".done").is_file():
+        return best
+    model_keys, stages = model_overrides(model, epochs)
+    config = load_experiment(
+        [ROOT / "configs" / "_base.yaml", ROOT / "configs" / "lite.yaml"],
+        base=None,
+    )
+    values = config.to_dict()
+    values.update(name=name, output_dir=str(OUT / "runs"), seed=seed)
+    values["model"].update(model_keys)
+    values["data"].update(cache=str(cache), num_workers=0, eval_clips_per_video=1, train_clips_per_video=1)
+    values["data"]["prepare"]["dataset"] = None
+    values["train"].update(stages=stages, warmup_steps=20, log_every_n_steps=20)
+    config = load_experiment(None, base=values)
+    result = train_experiment(config, evaluate_test=False, enable_progress_bar=False)
+    (OUT / "runs" / name / ".done").touch()
+    return result.best_checkpoint
+
+
+def model_scores(checkpoint: Path, cache: Path, split: str) -> dict[str, float]:
+    """The model's spoof score per video of ``split`` (mean over its clips)."""
+    from stasn.data.clips import ClipDataset
+    from stasn.train.checkpoint import load_checkpoint
+    from stasn.train.testing import score_split
+
+    loaded = load_checkpoint(checkpoint)
+    dataset = ClipDataset(cache, split, loaded.config.num_frames, clips_per_video=1)
+    rows, _ = score_split(loaded.model, dataset, batch_size=16)
+    per_video: dict[str, list[float]] = defaultdict(list)
+    for r in rows:
+        per_video[r.video_id].append(r.spoof_score)
+    return {v: float(np.nanmean(s)) for v, s in per_video.items()}
+
+
+def rates(
+    dev: dict[str, float], test: dict[str, float], labels: dict[str, tuple[int, str]], projects: dict[str, str]
+) -> dict:
+    """Threshold at the dev EER (stasn.evaluate), applied to test: APCER, BPCER, ACER; AUC overall and per project."""
+    from sklearn.metrics import roc_auc_score
+
+    from stasn.evaluate.evaluation import evaluate_scores
+    from stasn.evaluate.scores import ScoreRow
+
+    def rows(scores: dict[str, float]) -> list[ScoreRow]:
+        return [ScoreRow(v, v, labels[v][0], labels[v][1], s, -1) for v, s in scores.items()]
+
+    result = evaluate_scores(rows(dev), rows(test), "eer", aggregate="none").to_dict()
+    ids = sorted(test)
+    y, s = np.array([labels[v][0] for v in ids]), np.array([test[v] for v in ids])
+    per_project = {}
+    for project in sorted({projects[v] for v in ids}):
+        mask = np.array([projects[v] == project for v in ids])
+        if len(set(y[mask])) == 2:
+            per_project[project] = float(roc_auc_score(y[mask], s[mask]))
+    return {
+        "auc": float(roc_auc_score(y, s)),
+        "threshold": result["test"]["threshold"],
+        "apcer": result["test"]["apcer"],
+        "bpcer": result["test"]["bpcer"],
+        "acer": result["test"]["acer"],
+        "per_project_auc": per_project,
+        "counts": {"live": int((y == 0).sum()), "attack": int((y == 1).sum())},
+    }
+
+
+# --- protocols ------------------------------------------------------------------------------------------------------
+def _splits_nuaa_sessions(meta: dict[str, dict]) -> list[tuple[str, dict[str, str]]]:
+    out = []
+    nuaa = {v: m for v, m in meta.items() if m["source"] == "nuaa"}
+    for train_session, test_session in (("01", "02"), ("02", "01")):
+        subjects = sorted({m["subject"] for m in nuaa.values() if m["session"] == train_session})
+        dev = set(subjects[i] for i in np.random.default_rng(0).permutation(len(subjects))[:2])
+        assignment = {}
+        for v, m in nuaa.items():
+            if m["session"] == train_session:
+                assignment[v] = "dev" if m["subject"] in dev else "train"
+            elif m["session"] == test_session:
+                assignment[v] = "test"
+        out.append((f"s{train_session}-to-s{test_session}", assignment))
+    return out
+
+
+def replay_projects(meta: dict[str, dict]) -> list[str]:
+    return sorted({m["project"] for m in meta.values() if m["source"] in REPLAY_SETS})
+
+
+def project_folds(meta: dict[str, dict], k: int = 4) -> list[list[str]]:
+    """The replay projects in ``k`` folds of about equal item counts (largest first into the lightest fold)."""
+    sizes = defaultdict(int)
+    for m in meta.values():
+        if m["source"] in REPLAY_SETS:
+            sizes[m["project"]] += 1
+    folds: list[list[str]] = [[] for _ in range(k)]
+    load = [0] * k
+    for project in sorted(sizes, key=lambda p: (-sizes[p], p)):
+        i = int(np.argmin(load))
+        folds[i].append(project)
+        load[i] += sizes[project]
+    return folds
+
+
+def _splits_leave_projects_out(meta: dict[str, dict]) -> list[tuple[str, dict[str, str]]]:
+    out = []
+    for i, held_out in enumerate(project_folds(meta)):
+        training = [p for p in replay_projects(meta) if p not in held_out]
+        dev = set(training[j] for j in np.random.default_rng(i).permutation(len(training))[:2])
+        assignment = {}
+        for v, m in meta.items():
+            if m["project"] in held_out:
+                assignment[v] = "test"
+            elif m["project"] in dev:
+                assignment[v] = "dev"
+            else:
+                assignment[v] = "train"  # other replay projects, NUAA, live-faces
+        out.append((f"fold{i}", assignment))
+    return out
+
+
+def _splits_cross_dataset(meta: dict[str, dict]) -> list[tuple[str, dict[str, str]]]:
+    nuaa_subjects = sorted({m["subject"] for m in meta.values() if m["source"] == "nuaa"})
+    dev_subjects = set(nuaa_subjects[j] for j in np.random.default_rng(0).permutation(len(nuaa_subjects))[:2])
+    live_projects = sorted({m["project"] for m in meta.values() if m["source"] == "live-faces"})
+    dev_live = live_projects[0]
+    assignment = {}
+    for v, m in meta.items():
+        if m["source"] in REPLAY_SETS:
+            assignment[v] = "test"
+        elif m["source"] == "nuaa":
+            assignment[v] = "dev" if m["subject"] in dev_subjects else "train"
+        else:
+            assignment[v] = "dev" if m["project"] == dev_live else "train"
+    return [("all", assignment)]
+
+
+SPLITS = {
+    "nuaa-sessions": _splits_nuaa_sessions,
+    "leave-projects-out": _splits_leave_projects_out,
+    "cross-dataset": _splits_cross_dataset,
+}
+
+
+def run_protocol(protocol: str, models: list[str], datas: list[str], seeds: int, epochs: int) -> dict:
+    pools, meta = prepare_pools()
+    synth = synth_pool(pools) if any(d != "real" for d in datas) else None
+    sources = synth_sources(synth) if synth else {}
+    labels = {}
+    for pool in [*pools.values(), *([synth] if synth else [])]:
+        for r in read_manifest(pool / "manifest.csv"):
+            labels[r.video_id] = (r.label, r.attack_type)
+    projects = {v: m["project"] for v, m in meta.items()}
+    base_pools = [pools["images"], pools["nuaa"]]
+    gain_pools = [pools["images-face-gain"], pools["nuaa-face-gain"]]
+    peer = {"plain": {}, "face-gain": {}}
+    for pool in base_pools:
+        peer["plain"].update(peer_scores(pool))
+    for pool in gain_pools:
+        peer["face-gain"].update(peer_scores(pool))
+    live = {v for v, (y, _) in labels.items() if y == 0}
+    results = {"protocol": protocol, "epochs": epochs, "splits": {}, "runs": []}
+    for split_name, assignment in SPLITS[protocol](meta):
+        test_ids = [v for v, s in assignment.items() if s == "test" and v in labels]
+        dev_ids = [v for v, s in assignment.items() if s == "dev" and v in labels]
+        results["splits"][split_name] = {
+            "test_projects": sorted({projects[v] for v in test_ids}),
+            "dev_projects": sorted({projects[v] for v in dev_ids}),
+            "peer": {
+                ph: rates({v: peer["plain"][v] for v in dev_ids}, {v: peer[ph][v] for v in test_ids}, labels, projects)
+                for ph in PHOTOMETRIC
+            },
+        }
+        for data in datas:
+            run_assignment = with_synth(assignment, sources, data, live)
+            cache = run_cache(
+                f"{protocol}-{split_name}-{data}", run_assignment, [*base_pools, *([synth] if synth else [])]
+            )
+            gain_cache = run_cache(f"{protocol}-{split_name}-face-gain", {v: "test" for v in test_ids}, gain_pools)
+            for model in models:
+                for seed in range(seeds):
+                    name = f"{protocol}-{split_name}-{data}-{model}-e{epochs}-s{seed}"
+                    start = time.perf_counter()
+                    checkpoint = train_run(name, cache, model, seed, epochs)
+                    dev = model_scores(checkpoint, cache, "dev")
+                    run = {"split": split_name, "data": data, "model": model, "seed": seed, "name": name}
+                    for ph, where in (("plain", cache), ("face-gain", gain_cache)):
+                        run[ph] = rates(dev, model_scores(checkpoint, where, "test"), labels, projects)
+                    run["seconds"] = time.perf_counter() - start
+                    results["runs"].append(run)
+                    print(
+                        f"{name}: AUC {run['plain']['auc']:.3f} (face-gain {run['face-gain']['auc']:.3f}), ACER "
+                        f"{100 * run['plain']['acer']:.1f} %; peer AUC "
+                        f"{results['splits'][split_name]['peer']['plain']['auc']:.3f}; {run['seconds'] / 60:.1f} min",
+                        flush=True,
+                    )
+                    _write(protocol, results)
+    return results
+
+
+# --- tables ---------------------------------------------------------------------------------------------------------
+def _mean_std(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return f"{np.mean(values):.3f} ± {np.std(values, ddof=1):.3f}"
+
+
+def summarize(results: dict) -> str:
+    """Markdown: per (data, model) the mean over splits of AUC and ACER, mean ± std over seeds; the peer's rows."""
+    lines = [
+        f"### {results['protocol']} (epochs {results['epochs']})",
+        "",
+        "| model | data | seeds | AUC | AUC face-gain | ACER @ dev thr. | ACER face-gain |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    groups: dict[tuple[str, str], dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for run in results["runs"]:
+        groups[(run["model"], run["data"])][run["seed"]].append(run)
+    splits = results["splits"]
+    for (model, data), per_seed in groups.items():
+        complete = {s: runs for s, runs in per_seed.items() if len(runs) == len(splits)}
+        if not complete:
+            continue
+        cells = []
+        for ph, key in (("plain", "auc"), ("face-gain", "auc"), ("plain", "acer"), ("face-gain", "acer")):
+            per = [float(np.mean([r[ph][key] for r in runs])) for runs in complete.values()]
+            cells.append(
+                _mean_std(per) if key == "auc" else _mean_std([100 * p for p in per]).replace(" ±", " % ±") + " %"
+            )
+        lines.append(f"| {model} | {data} | {len(complete)} | " + " | ".join(cells) + " |")
+    peer = [
+        float(np.mean([s["peer"][ph][key] for s in splits.values()])) * (100 if key == "acer" else 1)
+        for ph, key in (("plain", "auc"), ("face-gain", "auc"), ("plain", "acer"), ("face-gain", "acer"))
+    ]
+    lines.append(
+        f"| **peer** MiniFASNet V2+V1SE | - | - | {peer[0]:.3f} | {peer[1]:.3f} | {peer[2]:.1f} % | {peer[3]:.1f} % |"
+    )
+    lines += ["", "Per split (test projects, items; AUC of each run's seeds, mean):", ""]
+    for name, split in splits.items():
+        counts = split["peer"]["plain"]["counts"]
+        parts = []
+        for (model, data), per_seed in groups.items():
+            aucs = [r["plain"]["auc"] for runs in per_seed.values() for r in runs if r["split"] == name]
+            if aucs:
+                parts.append(f"{model}/{data} {np.mean(aucs):.3f}")
+        lines.append(
+            f"- {name}: {len(split['test_projects'])} test project(s), {counts['live']} live / {counts['attack']} "
+            f"attack items; peer {split['peer']['plain']['auc']:.3f}; " + ", ".join(parts)
+        )
+    return "\n".join(lines)
+
+
+def per_project_table(results: dict) -> str:
+    """Markdown: AUC per held-out project, each (model, data) averaged over seeds, beside the peer's."""
+    columns = sorted({(r["model"], r["data"]) for r in results["runs"]})
+    header = "| project | " + " | ".join(f"{m}/{d}" for m, d in columns) + " | peer |"
+    lines = [header, "|" + "---|" * (len(columns) + 2)]
+    for split in results["splits"].values():
+        for project, peer_auc in split["peer"]["plain"]["per_project_auc"].items():
+            cells = []
+            for model, data in columns:
+                values = [
+                    r["plain"]["per_project_auc"].get(project)
+                    for r in results["runs"]
+                    if (r["model"], r["data"]) == (model, data) and project in r["plain"]["per_project_auc"]
+                ]
+                cells.append(f"{np.mean(values):.3f}" if values else "-")
+            lines.append(f"| {project} | " + " | ".join(cells) + f" | {peer_auc:.3f} |")
+    return "\n".join(lines)
+
+
+def _write(protocol: str, results: dict) -> None:
+    folder = OUT / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{protocol}.json").write_text(json.dumps(results, indent=1))
+    (folder / f"{protocol}.md").write_text(summarize(results) + "\n\n" + per_project_table(results) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--protocol", nargs="+", default=list(PROTOCOLS), choices=PROTOCOLS)
+    parser.add_argument("--models", nargs="+", default=["stasn"], choices=MODELS)
+    parser.add_argument("--data", nargs="+", default=["real+synth"], choices=DATA)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=3)
+    args = parser.parse_args()
+    if not (SHARED / "nuaa-raw-train").is_dir():
+        raise SystemExit(f"{SHARED}: not found; this benchmark needs ../shared beside the checkout")
+    OUT.mkdir(parents=True, exist_ok=True)
+    for protocol in args.protocol:
+        datas = args.data if protocol != "nuaa-sessions" else [d for d in args.data if d != "synth"] or ["real"]
+        results = run_protocol(protocol, args.models, datas, args.seeds, args.epochs)
+        print("\n" + summarize(results) + "\n")
+
+
+if __name__ == "__main__":
+    main()
