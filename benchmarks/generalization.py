@@ -3,7 +3,7 @@ the data claim and the model claim as ablations, every number beside the peer's 
 
 Data (``../shared/data``; every split is grouped by project (``repo``) and by subject):
 
-* ``nuaa-raw-train``: NUAA sessions 01-02, live and print, as captures (image sequences, 16 frames each);
+* ``nuaa-raw-train``: NUAA sessions 01-02, live and print, as captures (image sequences, every frame);
 * ``replay-crops-dev`` + ``replay-crops-train``: 16 projects of live and screen-replay face crops (``nonface_crop``
   rows left out; shortcut flags reported);
 * ``live-faces``: bona fide images of 3 projects (live class, and sources for synthesis).
@@ -141,7 +141,7 @@ def prepare_pools() -> tuple[dict[str, Path], dict[str, dict]]:
     pools = {"images": OUT / "pool-images", "nuaa": OUT / "pool-nuaa"}
     detector = YuNetOrWhole(YUNET)
     prepare_samples(images, pools["images"], detector=detector, cache_info=INFO, workers=2)
-    prepare_samples(nuaa, pools["nuaa"], detector=detector, frames_per_video=16, cache_info=INFO, workers=2)
+    prepare_samples(nuaa, pools["nuaa"], detector=detector, frames_per_video=0, cache_info=INFO, workers=2)
     for name in ("images", "nuaa"):
         pools[f"{name}-face-gain"] = _face_gain_pool(pools[name], OUT / f"pool-{name}-face-gain")
     return pools, meta
@@ -186,7 +186,7 @@ def _face_gain_pool(plain: Path, out: Path) -> Path:
                 label=first.label,
                 attack_type=first.attack_type,
                 split=first.split,
-                video_id=video_id,
+                video_id=video_id.removeprefix(f"{first.dataset}/"),  # prepare prefixes the dataset again
                 dataset=first.dataset,
                 subject=first.subject,
                 session=first.session,
@@ -195,7 +195,7 @@ def _face_gain_pool(plain: Path, out: Path) -> Path:
             )
         )
         boxes[video_id] = FaceAnnotations(boxes={i: r.box for i, r in enumerate(rows)})
-    prepare_samples(samples, out, annotations=lambda s: boxes[s.video_id], cache_info=INFO, workers=2)
+    prepare_samples(samples, out, annotations=lambda s: boxes[cache_video_id(s)], cache_info=INFO, workers=2)
     return out
 
 
@@ -258,7 +258,7 @@ def run_cache(name: str, assignment: dict[str, str], pools: list[Path]) -> Path:
             link = crops / entry.name
             if not link.exists():
                 os.symlink(entry.resolve(), link)
-    write_manifest(cache, rows)
+    write_manifest(rows, cache)
     return cache
 
 
@@ -295,8 +295,9 @@ def model_overrides(model: str, epochs: int) -> tuple[dict, list[dict]]:
     ]
 
 
-def train_run(name: str, cache: Path, model: str, seed: int, epochs: int) -> Path:
-    """Train (or reuse) one run; returns its best checkpoint (lowest dev ACER)."""
+def train_run(name: str, cache: Path, model: str, seed: int, epochs: int, overrides: list[str]) -> Path:
+    """Train (or reuse) one run on ``configs/lite.yaml`` + ``overrides`` (``key=value``); returns its best checkpoint
+    (lowest dev ACER)."""
     from stasn.train.config import load_experiment
     from stasn.train.run import train_experiment
 
@@ -314,7 +315,7 @@ def train_run(name: str, cache: Path, model: str, seed: int, epochs: int) -> Pat
     values["data"].update(cache=str(cache), num_workers=0, eval_clips_per_video=1, train_clips_per_video=1)
     values["data"]["prepare"]["dataset"] = None
     values["train"].update(stages=stages, warmup_steps=20, log_every_n_steps=20)
-    config = load_experiment(None, base=values)
+    config = load_experiment(None, overrides=overrides, base=values)
     result = train_experiment(config, evaluate_test=False, enable_progress_bar=False)
     (OUT / "runs" / name / ".done").touch()
     return result.best_checkpoint
@@ -442,7 +443,9 @@ SPLITS = {
 }
 
 
-def run_protocol(protocol: str, models: list[str], datas: list[str], seeds: int, epochs: int) -> dict:
+def run_protocol(
+    protocol: str, models: list[str], datas: list[str], seeds: int, epochs: int, overrides: list[str]
+) -> dict:
     pools, meta = prepare_pools()
     synth = synth_pool(pools) if any(d != "real" for d in datas) else None
     sources = synth_sources(synth) if synth else {}
@@ -459,7 +462,8 @@ def run_protocol(protocol: str, models: list[str], datas: list[str], seeds: int,
     for pool in gain_pools:
         peer["face-gain"].update(peer_scores(pool))
     live = {v for v, (y, _) in labels.items() if y == 0}
-    results = {"protocol": protocol, "epochs": epochs, "splits": {}, "runs": []}
+    tag = "".join(f"-{o.split('.')[-1]}" for o in overrides).replace("=", "")
+    results = {"protocol": protocol, "epochs": epochs, "overrides": overrides, "splits": {}, "runs": []}
     for split_name, assignment in SPLITS[protocol](meta):
         test_ids = [v for v, s in assignment.items() if s == "test" and v in labels]
         dev_ids = [v for v, s in assignment.items() if s == "dev" and v in labels]
@@ -479,9 +483,9 @@ def run_protocol(protocol: str, models: list[str], datas: list[str], seeds: int,
             gain_cache = run_cache(f"{protocol}-{split_name}-face-gain", {v: "test" for v in test_ids}, gain_pools)
             for model in models:
                 for seed in range(seeds):
-                    name = f"{protocol}-{split_name}-{data}-{model}-e{epochs}-s{seed}"
+                    name = f"{protocol}-{split_name}-{data}-{model}-e{epochs}{tag}-s{seed}"
                     start = time.perf_counter()
-                    checkpoint = train_run(name, cache, model, seed, epochs)
+                    checkpoint = train_run(name, cache, model, seed, epochs, overrides)
                     dev = model_scores(checkpoint, cache, "dev")
                     run = {"split": split_name, "data": data, "model": model, "seed": seed, "name": name}
                     for ph, where in (("plain", cache), ("face-gain", gain_cache)):
@@ -507,8 +511,9 @@ def _mean_std(values: list[float]) -> str:
 
 def summarize(results: dict) -> str:
     """Markdown: per (data, model) the mean over splits of AUC and ACER, mean ± std over seeds; the peer's rows."""
+    recipe = " ".join(results["overrides"]) or "configs/lite.yaml"
     lines = [
-        f"### {results['protocol']} (epochs {results['epochs']})",
+        f"### {results['protocol']} (epochs {results['epochs']}; {recipe})",
         "",
         "| model | data | seeds | AUC | AUC face-gain | ACER @ dev thr. | ACER face-gain |",
         "|---|---|---|---|---|---|---|",
@@ -572,8 +577,9 @@ def per_project_table(results: dict) -> str:
 def _write(protocol: str, results: dict) -> None:
     folder = OUT / "results"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{protocol}.json").write_text(json.dumps(results, indent=1))
-    (folder / f"{protocol}.md").write_text(summarize(results) + "\n\n" + per_project_table(results) + "\n")
+    stem = f"{protocol}-e{results['epochs']}" + "".join(f"-{o}" for o in results["overrides"])
+    (folder / f"{stem}.json").write_text(json.dumps(results, indent=1))
+    (folder / f"{stem}.md").write_text(summarize(results) + "\n\n" + per_project_table(results) + "\n")
 
 
 def main() -> None:
@@ -583,13 +589,14 @@ def main() -> None:
     parser.add_argument("--data", nargs="+", default=["real+synth"], choices=DATA)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides (recipe ablations)")
     args = parser.parse_args()
     if not (SHARED / "nuaa-raw-train").is_dir():
         raise SystemExit(f"{SHARED}: not found; this benchmark needs ../shared beside the checkout")
     OUT.mkdir(parents=True, exist_ok=True)
     for protocol in args.protocol:
         datas = args.data if protocol != "nuaa-sessions" else [d for d in args.data if d != "synth"] or ["real"]
-        results = run_protocol(protocol, args.models, datas, args.seeds, args.epochs)
+        results = run_protocol(protocol, args.models, datas, args.seeds, args.epochs, args.set)
         print("\n" + summarize(results) + "\n")
 
 

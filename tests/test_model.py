@@ -411,3 +411,27 @@ def test_forward_frames_checks_its_inputs():
         model.forward_frames(clips[:, 0], highres[:, 0], torch.zeros(2, 3, dtype=torch.int64))
     with pytest.raises(ValueError, match=r"expected highres of shape \(2, 3, 128, 128\)"):
         model.forward_frames(clips[:, 0], highres[:1, 0], torch.zeros(2, 2, dtype=torch.int64))
+
+
+def test_frozen_backbone_layers_stay_unchanged_in_every_stage():
+    config = tiny_config(backbone="efficientnet_lite0", frozen_backbone_layers=3)
+    torch.manual_seed(0)
+    model = STASN.from_config(config)
+    frozen = [model.tasm.backbone.body[i] for i in range(3)] + [model.sasm.backbone.body[i] for i in range(3)]
+    trained = model.tasm.backbone.body[5]
+    before = [{k: v.clone() for k, v in m.state_dict().items()} for m in [*frozen, trained]]
+    clips, highres = tiny_inputs(config, batch=4)
+    labels = torch.tensor([0, 1, 0, 1])
+    for stage in ("tasm", "sasm", "joint"):
+        model.set_stage(stage)
+        model.train()
+        assert not any(m.training for m in frozen)  # BatchNorm statistics fixed too
+        optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.5)
+        model.compute_loss(model(clips, highres), labels)["loss"].backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    for module, saved in zip([*frozen, trained], before, strict=True):
+        changed = any(not torch.equal(v, saved[k]) for k, v in module.state_dict().items())
+        assert changed == (module is trained), module
+    with pytest.raises(ValueError, match="frozen_backbone_layers must be >= 0"):
+        tiny_config(frozen_backbone_layers=-1)

@@ -55,6 +55,7 @@ class STASNConfig:
     # None; "imagenet" (offline, EfficientNet-Lite only); a path to the full classifier's state_dict; or
     # "torchvision" (online download, ResNets/MobileNets)
     pretrained: str | None = None
+    frozen_backbone_layers: int = 0  # leading trunk layers of both backbones kept frozen (weights and BN); ours
     # --- clip and inputs -----------------------------------------------------------------------------------------
     num_frames: int = 5  # T; ours (the paper's T unavailable)
     input_size: int = 224  # TASM frame side in pixels; ours (ImageNet size)
@@ -121,6 +122,8 @@ class STASNConfig:
         ):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if int(self.frozen_backbone_layers) < 0:
+            raise ValueError(f"frozen_backbone_layers must be >= 0, got {self.frozen_backbone_layers}")
         if self.input_size < FEATURE_STRIDE:
             raise ValueError(
                 f"input_size must be >= {FEATURE_STRIDE} (the backbones downsample {FEATURE_STRIDE}x), "

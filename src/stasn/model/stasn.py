@@ -95,6 +95,7 @@ class STASN(nn.Module):
         sasm_loss_weight: float = 1.0,
         frame_loss_weight: float = 0.0,
         use_cam: bool = False,
+        frozen_backbone_layers: int = 0,
     ) -> None:
         super().__init__()
         self.tasm = tasm
@@ -108,9 +109,11 @@ class STASN(nn.Module):
         self.sasm_loss_weight = sasm_loss_weight
         self.frame_loss_weight = frame_loss_weight
         self.use_cam = use_cam
+        self.frozen_backbone_layers = frozen_backbone_layers
         self.register_buffer("pixel_mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("pixel_std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
         self.stage = "joint"
+        self.set_stage("joint")
 
     @classmethod
     def from_config(cls, config: STASNConfig) -> STASN:
@@ -155,6 +158,7 @@ class STASN(nn.Module):
             sasm_loss_weight=config.sasm_loss_weight,
             frame_loss_weight=config.frame_loss_weight,
             use_cam=config.attention == "cam",
+            frozen_backbone_layers=config.frozen_backbone_layers,
         )
 
     # --- forward ------------------------------------------------------------------------------------------------
@@ -289,14 +293,27 @@ class STASN(nn.Module):
         trainable = {"tasm": [self.tasm], "sasm": [self.sasm, self.ram], "joint": [self.tasm, self.ram, self.sasm]}
         for part in (self.tasm, self.ram, self.sasm):
             part.requires_grad_(any(part is p for p in trainable[stage]))
+        for layer in self._frozen_backbone_layers():
+            layer.requires_grad_(False)
         self.train(self.training)
 
+    def _frozen_backbone_layers(self) -> list[nn.Module]:
+        """The first ``frozen_backbone_layers`` layers of each backbone's trunk (a stem and early blocks), which stay
+        frozen in every stage: with few training faces the ImageNet low-level filters are kept as they are."""
+        if not self.frozen_backbone_layers:
+            return []
+        layers = []
+        for backbone in (self.tasm.backbone, self.sasm.backbone):
+            layers += list(backbone.body.children())[: self.frozen_backbone_layers]
+        return layers
+
     def frozen_parts(self) -> list[nn.Module]:
-        return [
+        whole = [
             p
             for p in (self.tasm, self.ram, self.sasm)
             if not any(q.requires_grad for q in p.parameters()) and any(True for _ in p.parameters())
         ]
+        return whole + self._frozen_backbone_layers()
 
     def train(self, mode: bool = True) -> STASN:
         super().train(mode)
