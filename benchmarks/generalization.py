@@ -503,10 +503,10 @@ def run_protocol(
 
 
 # --- tables ---------------------------------------------------------------------------------------------------------
-def _mean_std(values: list[float]) -> str:
+def _mean_std(values: list[float], digits: int = 3, unit: str = "") -> str:
     if len(values) == 1:
-        return f"{values[0]:.3f}"
-    return f"{np.mean(values):.3f} ± {np.std(values, ddof=1):.3f}"
+        return f"{values[0]:.{digits}f}{unit}"
+    return f"{np.mean(values):.{digits}f}{unit} ± {np.std(values, ddof=1):.{digits}f}{unit}"
 
 
 def summarize(results: dict) -> str:
@@ -560,17 +560,18 @@ def per_project_table(results: dict) -> str:
     columns = sorted({(r["model"], r["data"]) for r in results["runs"]})
     header = "| project | " + " | ".join(f"{m}/{d}" for m, d in columns) + " | peer |"
     lines = [header, "|" + "---|" * (len(columns) + 2)]
-    for split in results["splits"].values():
+    for split_name, split in results["splits"].items():
         for project, peer_auc in split["peer"]["plain"]["per_project_auc"].items():
             cells = []
             for model, data in columns:
                 values = [
                     r["plain"]["per_project_auc"].get(project)
                     for r in results["runs"]
-                    if (r["model"], r["data"]) == (model, data) and project in r["plain"]["per_project_auc"]
+                    if (r["model"], r["data"], r["split"]) == (model, data, split_name)
+                    and project in r["plain"]["per_project_auc"]
                 ]
                 cells.append(f"{np.mean(values):.3f}" if values else "-")
-            lines.append(f"| {project} | " + " | ".join(cells) + f" | {peer_auc:.3f} |")
+            lines.append(f"| {project} ({split_name}) | " + " | ".join(cells) + f" | {peer_auc:.3f} |")
     return "\n".join(lines)
 
 
