@@ -264,7 +264,7 @@ def run_cache(name: str, assignment: dict[str, str], pools: list[Path]) -> Path:
 
 def synth_sources(synth: Path) -> dict[str, str]:
     """Synthesized video id -> the live video it was made from."""
-    return {r.video_id: r.extra["synth"]["source_video_id"] for r in read_manifest(synth / "manifest.csv")}
+    return {r.video_id: r.extra["source_video_id"] for r in read_manifest(synth / "manifest.csv")}
 
 
 def with_synth(assignment: dict[str, str], sources: dict[str, str], data: str, live: set[str]) -> dict[str, str]:

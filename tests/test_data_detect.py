@@ -94,7 +94,7 @@ def test_make_detector_haar_needs_no_file():
     "spec, error, message",
     [
         ("mtcnn", ValueError, "Unknown detector 'mtcnn'. Valid forms"),
-        ("yunet", ValueError, "wrong number of paths"),
+        ("yunet:/a.onnx,/b.onnx", ValueError, "wrong number of paths"),
         ("ssd:/only/one.pb", ValueError, "wrong number of paths"),
         ("yunet:/no/such/model.onnx", FileNotFoundError, "/no/such/model.onnx"),
         ("haar:/no/such/cascade.xml", FileNotFoundError, "cascade.xml"),

@@ -30,8 +30,9 @@ def prepare(
     fold: Annotated[str | None, typer.Option(help="Fold of the protocol, if it has folds.")] = None,
     split: Annotated[str | None, typer.Option(help="Only this split (train/dev/test); default all.")] = None,
     detector: Annotated[
-        str, typer.Option(help="haar | yunet:/path.onnx | ssd:/path.pb,/path.pbtxt | whole (already face crops)")
-    ] = "haar",
+        str,
+        typer.Option(help="yunet (shipped) | yunet:/path.onnx | haar | ssd:/path.pb,/path.pbtxt | whole (face crops)"),
+    ] = "yunet",
     frames_per_video: Annotated[int, typer.Option(min=0, help="Frames per video (0 = every frame).")] = 0,
     frame_stride: Annotated[int | None, typer.Option(min=1, help="Take runs of frames at this step.")] = None,
     clips_per_video: Annotated[int, typer.Option(min=1, help="Runs per video (needs --frame-stride).")] = 1,

@@ -18,7 +18,9 @@ def demo(
     live_dir: Annotated[
         Path | None, typer.Option(exists=True, file_okay=False, help="Real live faces: one sub-folder per subject.")
     ] = None,
-    detector: Annotated[str, typer.Option(help="Face detector for --live-dir: haar, yunet:/path.onnx, ...")] = "haar",
+    detector: Annotated[
+        str, typer.Option(help="Face detector for --live-dir: yunet (shipped), yunet:/path.onnx, haar, ...")
+    ] = "yunet",
     subjects: Annotated[int, typer.Option(min=5, help="Procedural identities.")] = 15,
     seed: Annotated[int, typer.Option(help="Seed for the data, the synthesis and the training.")] = 0,
 ) -> None:

@@ -31,7 +31,13 @@ class ExportFormat(str, Enum):
 
 
 CheckpointOpt = Annotated[
-    Path, typer.Option(exists=True, dir_okay=False, help="A checkpoint (.ckpt) or an exported graph (.onnx).")
+    Path | None,
+    typer.Option(
+        exists=True,
+        dir_okay=False,
+        help="A checkpoint (.ckpt), an exported graph (.onnx) or a release (.json); default: the model released "
+        "with stasn.",
+    ),
 ]
 BackendOpt = Annotated[
     Backend | None, typer.Option(case_sensitive=False, help="torch or onnx; default: onnx for a .onnx file.")
@@ -40,7 +46,8 @@ DeviceOpt = Annotated[str, typer.Option(help="auto (GPU when available), cpu, cu
 DetectorOpt = Annotated[
     str,
     typer.Option(
-        help="Face detector: haar, yunet:/path.onnx, ssd:/model.pb,/config.pbtxt, or whole (inputs are face crops)."
+        help="Face detector: yunet (shipped with stasn), yunet:/path.onnx, haar, ssd:/model.pb,/config.pbtxt, or "
+        "whole (inputs are face crops)."
     ),
 ]
 ThresholdOpt = Annotated[
@@ -48,39 +55,51 @@ ThresholdOpt = Annotated[
 ]
 
 
-def _load(checkpoint: Path, backend: Backend | None, device: str, detector: str, **options) -> Detector:
+def _load(checkpoint: Path | None, backend: Backend | None, device: str, detector: str, **options) -> Detector:
     from stasn.infer.detector import Detector
+    from stasn.infer.release import DEFAULT_RELEASE
 
+    checkpoint = checkpoint or DEFAULT_RELEASE
     chosen = backend.value if backend else ("onnx" if checkpoint.suffix.lower() == ".onnx" else "torch")
     return Detector.from_checkpoint(checkpoint, backend=chosen, device=device, detector=detector, **options)
 
 
 def predict(
     inputs: Annotated[list[str], typer.Argument(help="Images, videos, folders, glob patterns, or webcam:N.")],
-    checkpoint: CheckpointOpt,
+    checkpoint: CheckpointOpt = None,
     threshold: ThresholdOpt = None,
     json_lines: Annotated[bool, typer.Option("--json", help="One JSON line per prediction on stdout.")] = False,
     overlay: Annotated[Path | None, typer.Option(file_okay=False, help="Write overlays into this folder.")] = None,
     backend: BackendOpt = None,
     device: DeviceOpt = "auto",
-    detector: DetectorOpt = "haar",
+    detector: DetectorOpt = "yunet",
     video_frames: Annotated[int, typer.Option(min=0, help="Frames sampled evenly per video (0: all).")] = 10,
     clips: Annotated[int, typer.Option(min=1, help="Clips scored per video.")] = 2,
     frame_stride: Annotated[int, typer.Option(min=1, help="Sampled frames between a clip's frames.")] = 1,
     min_face_size: Annotated[int, typer.Option(min=1, help="Smaller faces (longer side, px) are not scored.")] = 40,
     batch_size: Annotated[int, typer.Option(min=1, help="Still images per model call.")] = 8,
     max_frames: Annotated[int | None, typer.Option(min=1, help="Stop a webcam after this many frames.")] = None,
+    boxes: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help='Your own face boxes: JSON lines {"input": "a.jpg", "box": [x1, y1, x2, y2]}.',
+        ),
+    ] = None,
 ) -> None:
     """Score images, videos, folders or a webcam; exit status 1 if any input could not be read.
 
-    Example: stasn predict photos/ clip.mp4 --checkpoint best.ckpt --json --overlay overlays/
+    Without --checkpoint the model released with stasn answers. Example:
+    stasn predict photos/ clip.mp4 --json --overlay overlays/
     """
     from stasn.infer.inputs import expand_inputs
-    from stasn.infer.predict import PredictSummary, predict_inputs
+    from stasn.infer.predict import PredictSummary, predict_inputs, read_face_boxes
 
     setup_logging()
     err = Console(stderr=True)
     with user_errors():
+        face_boxes = read_face_boxes(boxes) if boxes is not None else None
         model = _load(
             checkpoint,
             backend,
@@ -103,6 +122,7 @@ def predict(
                 stream_frames=max_frames,
                 summary=summary,
                 on_item_done=lambda: bar.advance(task),
+                face_boxes=face_boxes,
             ):
                 if json_lines:
                     typer.echo(json.dumps(pred.to_dict()))
@@ -116,10 +136,19 @@ def predict(
 
 
 def export(
-    checkpoint: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="The checkpoint (.ckpt) to export.")],
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="The checkpoint (.ckpt) or release (.json) to export; default: the model released with stasn.",
+        ),
+    ] = None,
     format: Annotated[ExportFormat, typer.Option("--format", case_sensitive=False)] = ExportFormat.onnx,
     opset: Annotated[int, typer.Option(help="ONNX opset (>= 18).")] = 18,
-    out: Annotated[Path | None, typer.Option(dir_okay=False, help="Output file; default <checkpoint>.onnx.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(dir_okay=False, help="Output file; default <checkpoint>.onnx (stasn_lite0.onnx).")
+    ] = None,
     check: Annotated[bool, typer.Option(help="Compare ONNX Runtime with PyTorch before writing.")] = True,
 ) -> None:
     """Export a checkpoint to one ONNX graph (dynamic batch axis), checked against PyTorch.
@@ -127,10 +156,16 @@ def export(
     Example: stasn export --checkpoint best.ckpt --format onnx --out best.onnx
     """
     from stasn.infer.export import export_onnx
+    from stasn.infer.release import DEFAULT_RELEASE, is_release, load_release
 
     setup_logging()
     with user_errors():
-        report = export_onnx(checkpoint, out, opset=opset, check=check)
+        source = checkpoint or DEFAULT_RELEASE
+        if is_release(source):  # a release's own folder is the package's: write beside the caller by default
+            out = out or Path(source.with_suffix(".onnx").name)
+            report = export_onnx(load_release(source), out, opset=opset, check=check)
+        else:
+            report = export_onnx(source, out, opset=opset, check=check)
     typer.echo(
         f"wrote {report.path} ({report.size_bytes / 2**20:.1f} MiB, {report.graphs} graph, opset {report.opset}, "
         f"{report.seconds:.1f} s)"
@@ -140,12 +175,12 @@ def export(
 
 
 def serve(
-    checkpoint: CheckpointOpt,
+    checkpoint: CheckpointOpt = None,
     host: Annotated[str, typer.Option(help="Address to bind; keep 127.0.0.1 behind a reverse proxy.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     backend: BackendOpt = None,
     device: DeviceOpt = "auto",
-    detector: DetectorOpt = "haar",
+    detector: DetectorOpt = "yunet",
     threshold: ThresholdOpt = None,
     max_upload_mb: Annotated[float, typer.Option(min=0.01, help="Largest request body, MiB.")] = 20.0,
     max_pixels: Annotated[int, typer.Option(min=1, help="Largest image / video frame, pixels.")] = 4096 * 4096,

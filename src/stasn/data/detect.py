@@ -4,7 +4,8 @@
 spec                              detector
 ================================  ===========================================================================
 ``haar`` / ``haar:/cascade.xml``  OpenCV Haar cascade (``cv2.data.haarcascades``; needs no model file). Weakest.
-``yunet:/path.onnx``              YuNet through ``cv2.FaceDetectorYN`` (recommended; five landmarks)
+``yunet`` / ``yunet:/path.onnx``  YuNet through ``cv2.FaceDetectorYN`` (recommended; five landmarks); without a
+                                  path, the YuNet model shipped with stasn (``stasn/weights``, MIT)
 ``ssd:/path.pb,/path.pbtxt``      OpenCV's ResNet-10 SSD (TensorFlow graph) through ``cv2.dnn``
 ``whole``                         the whole frame is the face: for inputs that are already face crops
 ================================  ===========================================================================
@@ -29,6 +30,8 @@ import numpy as np
 
 __all__ = [
     "WholeImageDetector",
+    "GivenBox",
+    "BUNDLED_YUNET",
     "Box",
     "Detection",
     "FaceDetector",
@@ -116,6 +119,27 @@ class WholeImageDetector(FaceDetector):
 
     def _detect_bgr(self, bgr: np.ndarray) -> list[Detection]:
         return [Detection((0.0, 0.0, float(bgr.shape[1]), float(bgr.shape[0])), 1.0)]
+
+
+class GivenBox(FaceDetector):
+    """The caller's own face box (spec-less): for users with their own detector, and evaluations that must give
+    every model the same boxes. ``box`` is ``x1, y1, x2, y2`` in pixels of the frame it is used on."""
+
+    name = "given"
+
+    def __init__(self, box: Box | tuple[float, float, float, float]) -> None:
+        super().__init__(max_side=None)
+        values = tuple(float(v) for v in box)
+        if len(values) != 4 or not all(np.isfinite(values)) or values[2] <= values[0] or values[3] <= values[1]:
+            raise ValueError(f"face box must be 4 finite numbers x1, y1, x2, y2 with x2 > x1 and y2 > y1, got {box}")
+        self.box = values
+
+    def detect(self, frame: np.ndarray) -> list[Detection]:
+        height, width = frame.shape[:2]
+        x1, y1, x2, y2 = self.box
+        if x2 <= 0 or y2 <= 0 or x1 >= width or y1 >= height:
+            raise ValueError(f"face box {self.box} lies outside the {width}x{height} image")
+        return [Detection(self.box, 1.0)]  # type: ignore[arg-type]
 
 
 class HaarDetector(FaceDetector):
@@ -264,7 +288,8 @@ class SSDDetector(FaceDetector):
         return found
 
 
-_SPECS = "haar, haar:/cascade.xml, yunet:/path.onnx, ssd:/path.pb,/path.pbtxt, whole"
+_SPECS = "haar, haar:/cascade.xml, yunet, yunet:/path.onnx, ssd:/path.pb,/path.pbtxt, whole"
+BUNDLED_YUNET = Path(__file__).resolve().parents[1] / "weights" / "face_detection_yunet_2026may.onnx"  # MIT
 
 
 def make_detector(spec: str, *, max_side: int | None = 640) -> FaceDetector:
@@ -280,8 +305,8 @@ def make_detector(spec: str, *, max_side: int | None = 640) -> FaceDetector:
         return WholeImageDetector()
     if name == "haar" and len(paths) <= 1:
         return HaarDetector(paths[0] if paths else None, max_side=max_side)
-    if name == "yunet" and len(paths) == 1:
-        return YuNetDetector(paths[0], max_side=max_side)
+    if name == "yunet" and len(paths) <= 1:
+        return YuNetDetector(paths[0] if paths else BUNDLED_YUNET, max_side=max_side)
     if name == "ssd" and len(paths) == 2:
         return SSDDetector(paths[0], paths[1], max_side=max_side)
     if name in ("haar", "yunet", "ssd", "whole"):

@@ -354,7 +354,7 @@ def prepare_samples(
     out: str | Path,
     *,
     annotations: Annotations | None = None,
-    detector: str | FaceDetector = "haar",
+    detector: str | FaceDetector = "yunet",
     sampler: FrameSampler | None = None,
     frames_per_video: int | None = None,
     cache_info: CacheInfo | None = None,

@@ -41,7 +41,7 @@ _IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp"}
 class DemoOptions:
     out_dir: Path = Path("demo-output")
     live_dir: Path | None = None  # real live faces: <dir>/<subject>/{videos or images}
-    detector: str = "haar"  # used for --live-dir (procedural faces come with their boxes)
+    detector: str = "yunet"  # used for --live-dir (procedural faces come with their boxes)
     subjects: int = 15  # procedural identities (subject-disjoint 60/20/20 split)
     videos_per_subject: int = 2
     frames: int = 16  # frames per procedural video

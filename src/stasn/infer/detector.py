@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from stasn.data.clips import clip_positions
-from stasn.data.detect import FaceDetector
+from stasn.data.detect import FaceDetector, GivenBox
 from stasn.data.manifest import CacheInfo
 from stasn.data.sampling import FrameSampler
 from stasn.data.video import FrameSource, open_video
@@ -104,7 +104,7 @@ class Detector:
         cache_info: CacheInfo,
         threshold: float | None = None,
         threshold_source: str = "",
-        face_detector: FaceDetector | str = "haar",
+        face_detector: FaceDetector | str = "yunet",
         min_face_size: int = 40,
         video_frames: int | None = 10,
         clips_per_video: int = 2,
@@ -153,7 +153,7 @@ class Detector:
         *,
         device: str = "auto",
         backend: str = "torch",
-        detector: FaceDetector | str = "haar",
+        detector: FaceDetector | str = "yunet",
         threshold: float | None = None,
         threads: int | None = None,
         **options: Any,
@@ -161,7 +161,8 @@ class Detector:
         """Load a model once.
 
         Args:
-            path: a checkpoint (``.ckpt``, from ``stasn train``) or, with ``backend="onnx"``, a graph written by
+            path: a checkpoint (``.ckpt``, from ``stasn train``), a release (``.json`` card or ``.safetensors``
+                weights, :mod:`stasn.infer.release`) or, with ``backend="onnx"``, a graph written by
                 ``stasn export`` (``.onnx``, which carries its config and threshold). A checkpoint with
                 ``backend="onnx"`` is exported in memory first (slow for large models; export once instead).
             device: ``auto`` (GPU when available) | ``cpu`` | ``cuda`` | ``cuda:N``.
@@ -176,6 +177,7 @@ class Detector:
             FileNotFoundError, CheckpointError, ValueError: the model cannot be loaded.
         """
         from stasn.infer.export import onnx_bytes, read_onnx_metadata
+        from stasn.infer.release import is_release, load_release
         from stasn.train.checkpoint import load_checkpoint
 
         if backend not in BACKENDS:
@@ -184,6 +186,8 @@ class Detector:
         is_onnx = path.suffix.lower() == ".onnx"
         if is_onnx and backend != "onnx":
             raise ValueError(f"{path}: an ONNX graph runs with backend='onnx' (--backend onnx)")
+        if is_release(path) and backend == "onnx":
+            raise ValueError(f"{path}: a release runs with backend='torch'; export it once for ONNX Runtime")
         if is_onnx:
             meta = read_onnx_metadata(path)
             config = STASNConfig.from_dict({**meta["model_config"], "pretrained": None}, source=str(path))
@@ -191,7 +195,7 @@ class Detector:
             stored, criterion = meta.get("threshold"), meta.get("threshold_criterion")
             engine: TorchBackend | OnnxBackend = OnnxBackend(path, providers=_providers(device), threads=threads)
         else:
-            loaded = load_checkpoint(path)
+            loaded = load_release(path) if is_release(path) else load_checkpoint(path)
             config, cache_info = loaded.config, loaded.cache_info
             stored, criterion = loaded.threshold, loaded.threshold_criterion
             if backend == "onnx":
@@ -220,6 +224,19 @@ class Detector:
             **options,
         )
 
+    @classmethod
+    def default(cls, **kwargs: Any) -> Detector:
+        """The model released with stasn (``stasn/weights``, see ``docs/model_card.md``) and the YuNet face detector
+        shipped beside it: answers on the first call, no training or download. ``kwargs`` as
+        :meth:`from_checkpoint` (``device``, ``threshold``, ``detector``, ...).
+
+        Raises:
+            FileNotFoundError: this install has no released model.
+        """
+        from stasn.infer.release import DEFAULT_RELEASE
+
+        return cls.from_checkpoint(DEFAULT_RELEASE, **kwargs)
+
     # --- public API ---------------------------------------------------------------------------------------------
     @property
     def num_frames(self) -> int:
@@ -245,14 +262,24 @@ class Detector:
         }
 
     def predict_image(
-        self, image: ImageInput, *, name: str | None = None, threshold: float | None = None
+        self,
+        image: ImageInput,
+        *,
+        name: str | None = None,
+        threshold: float | None = None,
+        face_box: tuple[float, float, float, float] | None = None,
     ) -> Prediction:
         """Score one still image (a path, or ``np.ndarray[H, W, 3]`` uint8 RGB, or a PIL image).
 
         The image is repeated T times to make the clip the model needs. An unreadable file gives a prediction with
         ``status="unreadable"`` (not an exception); an array of the wrong shape or dtype is a ``ValueError``.
+        ``face_box`` (``x1, y1, x2, y2`` in image pixels) scores the face the caller located instead of running the
+        face detector; the crop around it is made exactly as for a detected box.
         """
-        return self.predict_batch([image], names=None if name is None else [name], threshold=threshold)[0]
+        boxes = None if face_box is None else [face_box]
+        return self.predict_batch(
+            [image], names=None if name is None else [name], threshold=threshold, face_boxes=boxes
+        )[0]
 
     def predict_video(
         self,
@@ -297,13 +324,19 @@ class Detector:
         *,
         names: Sequence[str] | None = None,
         threshold: float | None = None,
+        face_boxes: Sequence[tuple[float, float, float, float] | None] | None = None,
     ) -> list[Prediction]:
         """Score several inputs; still images share one batched model call. Paths with a video suffix go through
-        :meth:`predict_video`. Each prediction's ``seconds`` is its share of the batch's wall time."""
+        :meth:`predict_video`. Each prediction's ``seconds`` is its share of the batch's wall time. ``face_boxes``
+        (one per input, ``None`` = detect) gives still images the caller's own face boxes."""
         start = time.perf_counter()
         names = list(names) if names is not None else [_name(x, i) for i, x in enumerate(inputs)]
         if len(names) != len(inputs):
             raise ValueError(f"got {len(inputs)} inputs but {len(names)} names")
+        boxes = list(face_boxes) if face_boxes is not None else [None] * len(inputs)
+        if len(boxes) != len(inputs):
+            raise ValueError(f"got {len(inputs)} inputs but {len(boxes)} face boxes")
+        given = [None if b is None else GivenBox(b) for b in boxes]  # checks each box before any work
         results: list[Prediction | None] = [None] * len(inputs)
         pending: list[tuple[int, LocatedFace, tuple[int, int]]] = []  # images with a face, to score together
         for i, (item, label) in enumerate(zip(inputs, names, strict=True)):
@@ -315,7 +348,11 @@ class Detector:
             except (DataError, FileNotFoundError, OSError) as exc:
                 results[i] = self._failed(label, "image", exc, start, threshold)
                 continue
-            found = self._locate(0, frame)
+            try:
+                found = self._locate(0, frame, given[i])
+            except ValueError as exc:  # a given box outside this image
+                results[i] = self._failed(label, "image", ValueError(f"{label}: {exc}"), start, threshold)
+                continue
             size = (frame.shape[1], frame.shape[0])
             if found.crop is None:
                 results[i] = self._decide(label, "image", [], [found], threshold)
@@ -368,11 +405,11 @@ class Detector:
             return load_image(item, max_pixels=self.max_pixels)
         return check_frame(item, label)
 
-    def _locate(self, index: int, frame: np.ndarray) -> LocatedFace:
+    def _locate(self, index: int, frame: np.ndarray, given: GivenBox | None = None) -> LocatedFace:
         return locate_face(
             frame,
             index,
-            self.face_detector,
+            given or self.face_detector,
             self.cache_info,
             min_face_size=self.min_face_size,
             jpeg_roundtrip=self.jpeg_roundtrip,

@@ -6,7 +6,9 @@ the run. Still images are scored in batches of ``batch_size`` (one model call ea
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +20,7 @@ from stasn.infer.inputs import InputItem, capture_frames, load_image, open_captu
 from stasn.infer.overlay import StreamOverlay, VideoWriter, overlay_name, write_image_overlay, write_video_overlay
 from stasn.infer.result import STATUS_OK, STATUS_UNREADABLE, Prediction
 
-__all__ = ["PredictSummary", "predict_inputs"]
+__all__ = ["PredictSummary", "predict_inputs", "read_face_boxes"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,7 @@ def predict_inputs(
     stream_frames: int | None = None,
     summary: PredictSummary | None = None,
     on_item_done: Callable[[], None] | None = None,
+    face_boxes: dict[str, tuple[float, float, float, float]] | None = None,
 ) -> Iterator[Prediction]:
     """Yield one prediction per input (one per clip for a camera), in input order.
 
@@ -76,6 +79,8 @@ def predict_inputs(
         stream_frames: stop a camera after this many frames (``None``: until the camera stops).
         summary: counts are added to it as predictions are made.
         on_item_done: called once per finished input (progress bars).
+        face_boxes: the caller's face box per still image, by input name or path (:func:`read_face_boxes`); images
+            not listed go through the face detector.
     """
     summary = summary if summary is not None else PredictSummary()
     out_dir = Path(overlay_dir) if overlay_dir is not None else None
@@ -85,7 +90,10 @@ def predict_inputs(
     def flush() -> Iterator[Prediction]:
         if not batch:
             return
-        preds = detector.predict_batch([i.path for i in batch], names=[i.name for i in batch], threshold=threshold)
+        boxes = [_box_for(item, face_boxes) for item in batch]
+        preds = detector.predict_batch(
+            [i.path for i in batch], names=[i.name for i in batch], threshold=threshold, face_boxes=boxes
+        )
         for item, pred in zip(batch, preds, strict=True):
             _finish(pred, summary)
             if out_dir is not None and pred.status != STATUS_UNREADABLE:
@@ -172,3 +180,43 @@ def _stream(
             yield pred
     if writer.frames:
         summary.overlays.append(path)
+
+
+def _box_for(
+    item: InputItem, boxes: dict[str, tuple[float, float, float, float]] | None
+) -> tuple[float, float, float, float] | None:
+    if not boxes:
+        return None
+    for key in (item.name, str(item.path), str(Path(item.path).resolve()) if item.path else None):
+        if key in boxes:
+            return boxes[key]
+    return None
+
+
+def read_face_boxes(path: str | Path) -> dict[str, tuple[float, float, float, float]]:
+    """Read a JSON-lines file of face boxes: one ``{"input": "face.jpg", "box": [x1, y1, x2, y2]}`` per line (pixels
+    of that image). Keys are the input as written and its resolved path.
+
+    Raises:
+        FileNotFoundError: no such file.
+        DataError: a line that is not such an object (the message names file:line).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: boxes file not found")
+    boxes: dict[str, tuple[float, float, float, float]] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            name, box = str(record["input"]), tuple(float(v) for v in record["box"])
+            if len(box) != 4 or not all(math.isfinite(v) for v in box) or box[2] <= box[0] or box[3] <= box[1]:
+                raise ValueError("box must be x1, y1, x2, y2 with x2 > x1 and y2 > y1")
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DataError(
+                f'{path}:{number}: expected {{"input": "image.jpg", "box": [x1, y1, x2, y2]}} ({exc})'
+            ) from None
+        boxes[name] = box  # type: ignore[assignment]
+        boxes[str(Path(name).resolve())] = box  # type: ignore[assignment]
+    return boxes

@@ -37,7 +37,7 @@ class PrepareConfig:
     root: str | None = None  # dataset root folder
     protocol: str | None = None
     fold: str | None = None
-    detector: str = "haar"  # "haar", "yunet:/path/face_detection_yunet.onnx", "ssd:/path.pb,/path.pbtxt"
+    detector: str = "yunet"  # "yunet" (shipped with stasn), "yunet:/path.onnx", "haar", "ssd:/path.pb,/path.pbtxt"
     frames_per_video: int = 10  # ours: enough for two clips of T=5
     workers: int = 2
 
