@@ -127,6 +127,8 @@ class Detector:
                 f"clips_per_video, frame_stride, min_face_size and video_frames must be >= 1, got {clips_per_video}, "
                 f"{frame_stride}, {min_face_size}, {video_frames}"
             )
+        if threshold is not None and not (isinstance(threshold, (int, float)) and 0.0 <= threshold <= 1.0):
+            raise ValueError(f"threshold must be a number in [0, 1], got {threshold!r}")
         if threshold is None:
             log.warning(
                 "no dev-set threshold stored with the model; using %.2f (pass threshold=...)", DEFAULT_THRESHOLD
@@ -176,7 +178,7 @@ class Detector:
             FileNotFoundError, CheckpointError, ValueError: the model cannot be loaded.
         """
         from stasn.infer.export import onnx_bytes, read_onnx_metadata
-        from stasn.train.checkpoint import load_checkpoint
+        from stasn.train.checkpoint import check_metadata, load_checkpoint
 
         if backend not in BACKENDS:
             raise ValueError(f"Unknown backend {backend!r}. Valid values are {{{', '.join(BACKENDS)}}}.")
@@ -185,10 +187,7 @@ class Detector:
         if is_onnx and backend != "onnx":
             raise ValueError(f"{path}: an ONNX graph runs with backend='onnx' (--backend onnx)")
         if is_onnx:
-            meta = read_onnx_metadata(path)
-            config = STASNConfig.from_dict({**meta["model_config"], "pretrained": None}, source=str(path))
-            cache_info = CacheInfo(**meta["cache_info"])
-            stored, criterion = meta.get("threshold"), meta.get("threshold_criterion")
+            config, cache_info, stored, criterion = check_metadata(read_onnx_metadata(path), source=str(path))
             engine: TorchBackend | OnnxBackend = OnnxBackend(path, providers=_providers(device), threads=threads)
         else:
             loaded = load_checkpoint(path)

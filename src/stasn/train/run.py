@@ -6,12 +6,18 @@ Output folder ``<output_dir>/<name>/``::
     logs/version_N/metrics.csv                     CSV metrics (one version per start/resume); tb/ TensorBoard
     scores/dev.csv  scores/test.csv                one row per scored clip (stasn.evaluate score-file format)
     report/report.md  report/report.html           test metrics at the dev threshold, curves, RAM regions
+
+A run folder that already holds checkpoints is never reused silently: pass ``resume`` to continue it or
+``overwrite=True`` to replace it (its checkpoints, scores and report are deleted first; the logs keep their earlier
+versions). A checkpoint to resume from is read as plain data first (:func:`stasn.train.checkpoint.read_checkpoint_file`)
+and Lightning loads it with ``weights_only=True`` too, so a hostile file is refused before anything in it can run.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,13 +27,14 @@ import torch
 import yaml
 
 from stasn.data.manifest import MANIFEST_NAME, CacheInfo, read_cache_info
-from stasn.errors import DataError
+from stasn.errors import CheckpointError, DataError
 from stasn.fileio import write_text_atomic
+from stasn.train.checkpoint import check_metadata, read_checkpoint_file
 from stasn.train.config import ExperimentConfig
 from stasn.train.stages import StageSchedule
 from stasn.train.system import STASNSystem
 
-__all__ = ["TrainResult", "train_experiment", "resolve_resume"]
+__all__ = ["TrainResult", "train_experiment", "resolve_resume", "check_run_dir", "check_resume_checkpoint"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +61,53 @@ def resolve_resume(resume: str | Path | None, run_dir: Path) -> Path | None:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: checkpoint to resume from not found")
     return path
+
+
+def check_run_dir(run_dir: Path, *, resume: str | Path | None, overwrite: bool) -> None:
+    """Refuse to start a fresh run in a folder that holds another run's checkpoints; with ``overwrite``, clear them.
+
+    Raises:
+        ValueError: checkpoints exist and neither ``resume`` nor ``overwrite`` is given; both are given; or
+            ``resume="auto"`` finds checkpoints but no ``last.ckpt`` to continue.
+    """
+    if resume is not None and overwrite:
+        raise ValueError("give --resume or --overwrite, not both")
+    found = sorted(p.name for p in (run_dir / "checkpoints").glob("*.ckpt"))  # empty when there is no folder
+    if not found:
+        return
+    if overwrite:
+        log.info("%s: --overwrite: deleting the earlier run's checkpoints, scores and report", run_dir)
+        for sub in ("checkpoints", "scores", "report"):
+            shutil.rmtree(run_dir / sub, ignore_errors=True)
+        return
+    if resume is None:
+        raise ValueError(
+            f"{run_dir}: already holds checkpoints of an earlier run ({', '.join(found)}); pass --resume auto to "
+            "continue it, --overwrite to replace it, or choose another name=..."
+        )
+    if str(resume) == "auto" and "last.ckpt" not in found:
+        raise ValueError(
+            f"{run_dir / 'checkpoints'}: has {', '.join(found)} but no last.ckpt to resume from; pass --resume PATH "
+            "or --overwrite"
+        )
+
+
+def check_resume_checkpoint(path: Path) -> None:
+    """Read a checkpoint to resume from as plain data and check it is a stasn training checkpoint.
+
+    Raises:
+        CheckpointError: a file that would run code (refused, nothing run), a damaged file, or one without the
+            training state Lightning needs (``stasn export``-style minimal checkpoints cannot be resumed).
+    """
+    payload = read_checkpoint_file(path)
+    if "stasn" not in payload:
+        raise CheckpointError(f"{path}: not a stasn checkpoint (no 'stasn' metadata); was it written by `stasn train`?")
+    check_metadata(payload["stasn"], source=str(path))
+    if "loops" not in payload or "optimizer_states" not in payload:
+        raise CheckpointError(
+            f"{path}: holds weights but no training state (loops, optimizer); train from it with "
+            "model.pretrained or start a fresh run"
+        )
 
 
 def _ensure_cache(config: ExperimentConfig) -> CacheInfo:
@@ -176,6 +230,7 @@ def train_experiment(
     config: ExperimentConfig,
     *,
     resume: str | Path | None = None,
+    overwrite: bool = False,
     evaluate_test: bool = True,
     enable_progress_bar: bool = True,
 ) -> TrainResult:
@@ -184,10 +239,15 @@ def train_experiment(
     Args:
         config: the experiment.
         resume: ``None`` (fresh), ``"auto"`` (continue ``last.ckpt`` if there is one) or a checkpoint path.
+        overwrite: start fresh even though the run folder holds checkpoints (they are deleted first).
         evaluate_test: score the test split and write the report at the end.
     """
     config.validate()
     run_dir = config.run_dir
+    check_run_dir(run_dir, resume=resume, overwrite=overwrite)
+    ckpt_path = resolve_resume(resume, run_dir)
+    if ckpt_path is not None:
+        check_resume_checkpoint(ckpt_path)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
     L.seed_everything(config.seed, workers=True, verbose=False)
@@ -206,7 +266,8 @@ def train_experiment(
         compile=config.train.compile,
     )
     trainer, checkpoint_cb = build_trainer(config, enable_progress_bar=enable_progress_bar)
-    trainer.fit(system, datamodule=datamodule, ckpt_path=resolve_resume(resume, run_dir))
+    # weights_only=True: Lightning reads the file again itself; plain data only there too.
+    trainer.fit(system, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     best = Path(checkpoint_cb.best_model_path) if checkpoint_cb.best_model_path else run_dir / "checkpoints/last.ckpt"
     last = run_dir / "checkpoints" / "last.ckpt"
     result = TrainResult(run_dir, best, last, system.threshold, dict(system.dev_metrics), {}, None)
