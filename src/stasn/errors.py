@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["StasnError", "DataError", "CheckpointError", "WeightsError"]
+__all__ = ["StasnError", "DataError", "LimitError", "CheckpointError", "WeightsError"]
 
 
 class StasnError(Exception):
@@ -11,6 +11,10 @@ class StasnError(Exception):
 
 class DataError(StasnError, ValueError):
     """Bad or missing input data: a protocol line, a manifest row, an image that cannot be decoded."""
+
+
+class LimitError(DataError):
+    """An input within the format but beyond a size limit (pixels, frames, bytes). The service answers 413."""
 
 
 class WeightsError(StasnError, ValueError):

@@ -45,7 +45,7 @@ from stasn.data.detect import FaceDetector
 from stasn.data.manifest import CacheInfo
 from stasn.data.sampling import FrameSampler
 from stasn.data.video import FrameSource, open_video
-from stasn.errors import DataError
+from stasn.errors import DataError, LimitError
 from stasn.infer.backends import BackendOutput, OnnxBackend, TorchBackend
 from stasn.infer.faces import (
     ArrayFrames,
@@ -261,7 +261,11 @@ class Detector:
         threshold: float | None = None,
     ) -> Prediction:
         """Score a video: a file path, an open :class:`~stasn.data.video.FrameSource`, or frames
-        (``np.ndarray[N, H, W, 3]`` or a list of ``[H, W, 3]`` uint8 RGB). See the module doc for the clips used."""
+        (``np.ndarray[N, H, W, 3]`` or a list of ``[H, W, 3]`` uint8 RGB). See the module doc for the clips used.
+
+        An unreadable video gives a prediction with ``status="unreadable"``; a source opened with a pixel limit
+        (:func:`~stasn.infer.inputs.open_video_checked`) raises :class:`~stasn.errors.LimitError` for a frame over it.
+        """
         start = time.perf_counter()
         label = name or (str(video) if isinstance(video, (str, Path)) else getattr(video, "path", "frames"))
         label = str(label)
@@ -275,6 +279,8 @@ class Detector:
             for index, frame in source.read(self.sampler.indices(source.num_frames)):
                 size = (frame.shape[1], frame.shape[0])
                 located.append(self._locate(index, frame))
+        except LimitError:  # a frame over the source's pixel limit: refused, not "unreadable"
+            raise
         except (DataError, OSError, IndexError) as exc:
             return self._failed(label, "video", exc, start, threshold)
         finally:
