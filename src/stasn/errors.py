@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["StasnError", "DataError", "LimitError", "CheckpointError", "WeightsError"]
+__all__ = ["StasnError", "DataError", "LimitError", "CheckpointError", "WeightsError", "OutputError"]
 
 
 class StasnError(Exception):
@@ -23,3 +23,8 @@ class WeightsError(StasnError, ValueError):
 
 class CheckpointError(StasnError, ValueError):
     """A training checkpoint that cannot be read or lacks what stasn stores in it."""
+
+
+class OutputError(StasnError):
+    """An output that cannot be written: a full disk, a read-only file system, no permission. Nothing half-written
+    is left behind (:mod:`stasn.fileio`); the message names the path and what to do."""

@@ -20,6 +20,7 @@ model config is validated, sizes must be plausible, and the stored threshold mus
 from __future__ import annotations
 
 import dataclasses
+import io
 import math
 import pickle
 import re
@@ -32,7 +33,7 @@ import torch
 from stasn import __version__
 from stasn.data.manifest import CacheInfo
 from stasn.errors import CheckpointError
-from stasn.fileio import atomic_path
+from stasn.fileio import write_bytes_atomic
 from stasn.model.config import STASNConfig
 from stasn.model.stasn import STASN
 from stasn.model.weights import load_state_dict_checked
@@ -97,9 +98,10 @@ def save_checkpoint(
         "state_dict": state,
         "stasn": stasn_metadata(config, cache_info, threshold=threshold, threshold_criterion=threshold_criterion),
     }
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
-    return Path(path)
+    # Serialised in memory first: torch.save reports a full disk as a RuntimeError, a plain write as an OSError.
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return write_bytes_atomic(path, buffer.getbuffer())
 
 
 def read_checkpoint_file(path: str | Path, *, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -27,8 +27,8 @@ import torch
 import yaml
 
 from stasn.data.manifest import MANIFEST_NAME, CacheInfo, read_cache_info
-from stasn.errors import CheckpointError, DataError
-from stasn.fileio import write_text_atomic
+from stasn.errors import CheckpointError, DataError, OutputError
+from stasn.fileio import WRITE_ERRNOS, write_error_message, write_text_atomic
 from stasn.train.checkpoint import check_metadata, read_checkpoint_file
 from stasn.train.config import ExperimentConfig
 from stasn.train.stages import StageSchedule
@@ -179,6 +179,27 @@ def _strategy(config: ExperimentConfig) -> str:
     return "ddp_find_unused_parameters_true" if config.train.strategy == "ddp" else config.train.strategy
 
 
+def _atomic_checkpoint_io():
+    """Lightning's checkpoint writer, writing like every stasn output (:mod:`stasn.fileio`): to a temporary name in
+    the checkpoint folder, renamed when complete. Lightning's own writer stages the file in the system temp folder
+    and copies it over, which leaves a truncated ``best.ckpt`` when the run folder's disk fills up mid-copy."""
+    import io
+
+    from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+    from stasn.fileio import write_bytes_atomic
+
+    class AtomicCheckpointIO(TorchCheckpointIO):
+        def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
+            if storage_options is not None:
+                raise TypeError("storage_options are not supported by stasn's checkpoint writer")
+            buffer = io.BytesIO()
+            torch.save(checkpoint, buffer)
+            write_bytes_atomic(path, buffer.getbuffer())
+
+    return AtomicCheckpointIO()
+
+
 def build_trainer(
     config: ExperimentConfig, *, callbacks: list[L.Callback] | None = None, enable_progress_bar: bool = True
 ) -> tuple[L.Trainer, L.pytorch.callbacks.ModelCheckpoint]:
@@ -219,6 +240,7 @@ def build_trainer(
         default_root_dir=run_dir,
         logger=loggers,
         callbacks=[stages, checkpoint, last, *(callbacks or [])],
+        plugins=[_atomic_checkpoint_io()],
         num_sanity_val_steps=0,
         enable_progress_bar=enable_progress_bar,
         enable_model_summary=False,
@@ -266,8 +288,13 @@ def train_experiment(
         compile=config.train.compile,
     )
     trainer, checkpoint_cb = build_trainer(config, enable_progress_bar=enable_progress_bar)
-    # weights_only=True: Lightning reads the file again itself; plain data only there too.
-    trainer.fit(system, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+    try:
+        # weights_only=True: Lightning reads the file again itself; plain data only there too.
+        trainer.fit(system, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+    except OSError as exc:
+        if exc.errno in WRITE_ERRNOS:  # checkpoints and logs go to the run folder (Lightning names a temp file)
+            raise OutputError(write_error_message(exc, run_dir)) from None
+        raise
     best = Path(checkpoint_cb.best_model_path) if checkpoint_cb.best_model_path else run_dir / "checkpoints/last.ckpt"
     last = run_dir / "checkpoints" / "last.ckpt"
     result = TrainResult(run_dir, best, last, system.threshold, dict(system.dev_metrics), {}, None)
