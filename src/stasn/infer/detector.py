@@ -127,7 +127,7 @@ class Detector:
                 f"clips_per_video, frame_stride, min_face_size and video_frames must be >= 1, got {clips_per_video}, "
                 f"{frame_stride}, {min_face_size}, {video_frames}"
             )
-        if threshold is not None and not (isinstance(threshold, (int, float)) and 0.0 <= threshold <= 1.0):
+        if threshold is not None and not _is_probability(threshold):
             raise ValueError(f"threshold must be a number in [0, 1], got {threshold!r}")
         if threshold is None:
             log.warning(
@@ -484,6 +484,16 @@ def _providers(device: str) -> list[str] | None:
     if device.startswith("cuda"):
         return ["CUDAExecutionProvider", "CPUExecutionProvider"]
     return None  # auto: CUDA when ONNX Runtime has it, then CPU
+
+
+def _is_probability(value: Any) -> bool:
+    """A number in [0, 1] (NaN and text are not)."""
+    if isinstance(value, (str, bytes)):
+        return False
+    try:
+        return 0.0 <= float(value) <= 1.0
+    except (TypeError, ValueError):
+        return False
 
 
 def _name(item: Any, i: int) -> str:
