@@ -148,6 +148,8 @@ def test_a_stored_threshold_outside_0_1_is_refused(tmp_path, threshold, shown):
     ("key", "value", "message"),
     [
         ("num_frames", 0, "num_frames must be >= 1"),
+        ("num_frames", 2.5, "model.num_frames must be an integer, got 2.5"),
+        ("dropout", float("nan"), r"dropout must be in \[0, 1\), got nan"),
         ("input_size", 10**6, "input_size=1000000 is implausible"),
         ("backbone", "resnet1000", "Unknown backbone 'resnet1000'"),
         ("no_such_key", 1, r"unknown model key\(s\) \['no_such_key'\]"),

@@ -37,6 +37,7 @@ from stasn.fileio import write_bytes_atomic
 from stasn.model.config import STASNConfig
 from stasn.model.stasn import STASN
 from stasn.model.weights import load_state_dict_checked
+from stasn.train.config import check_field_types
 
 __all__ = [
     "LoadedCheckpoint",
@@ -187,7 +188,9 @@ def check_metadata(meta: Any, *, source: str) -> tuple[STASNConfig, CacheInfo, f
             raise CheckpointError(f"{source}: bad stasn metadata ({key}={value} is implausible, the limit is {limit})")
     try:
         config = STASNConfig.from_dict({**sizes, "pretrained": None}, source=source)
+        check_field_types(config, "model")  # STASNConfig alone would take num_frames=2.5
         cache_info = CacheInfo(**dict(meta.get("cache_info") or {}))
+        check_field_types(cache_info, "cache_info")
     except (KeyError, TypeError, ValueError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CheckpointError(f"{source}: bad stasn metadata ({message.removeprefix(source + ': ')})") from None
