@@ -163,7 +163,7 @@ def run_nuaa(epochs: int, models: list[str], splits: list[str]) -> dict:
             model, lr = NUAA_MODELS[name]
             start = time.perf_counter()
             run = experiment(f"nuaa-{split}-{name}", cache, epochs, model=model, lr=lr)
-            result = train_experiment(run, enable_progress_bar=False)
+            result = train_experiment(run, overwrite=True, enable_progress_bar=False)
             outcome[split][name] = {
                 "prepare": {k: dataclasses.asdict(v) for k, v in summary.splits.items()},
                 "dev_threshold": result.threshold,
@@ -241,7 +241,7 @@ def run_claim(epochs: int, *, live_camera: float = 1.0, box_jitter: float = 0.3)
     # On top of the cached attacks, 30 % of live training clips become fresh attacks on the fly, and the clips that
     # stay live are re-filmed by a random camera, so the camera alone cannot separate the classes.
     claim = experiment("claim", cache, epochs, synth_fraction=0.3, live_camera=live_camera, box_jitter=box_jitter)
-    result = train_experiment(claim, evaluate_test=False, enable_progress_bar=False)
+    result = train_experiment(claim, overwrite=True, evaluate_test=False, enable_progress_bar=False)
 
     # The real crops are already faces. Two framings: re-detect with the training detector and crop as in training
     # (box x 1.3, edge-padded where the crop ends), or take each crop as given (detector "whole", crop_scale 1).

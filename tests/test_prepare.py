@@ -169,7 +169,9 @@ def test_prepare_exception_leaves_no_half_written_files(dataset, tmp_path):
     assert summary.total.resumed == 1 and len(read_manifest(out)) == 32
 
 
-def test_prepare_removes_temporaries_of_a_hard_kill(dataset, tmp_path):
+def test_prepare_removes_stray_temporaries_at_start(dataset, tmp_path):
+    """The clean-up step alone, on temporaries planted by hand (the real kill is in
+    ``test_cli_prepare_killed_mid_run_leaves_no_process_and_resumes_to_the_same_cache``)."""
     out = tmp_path / "cache"
     _prepare(dataset, out, frames_per_video=1)
     stray = [out / "crops/generic/videos/live1/.000004_face.jpg.x1y2.tmp.jpg", out / "parts/.live9.csv.abcd.tmp.csv"]
@@ -283,3 +285,62 @@ def test_cli_prepare_bad_input_is_one_line(dataset, tmp_path, extra, message):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1
     assert message in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def _many_videos(root: Path, videos: int = 40, frames: int = 50) -> Path:
+    """A generic dataset big enough (2000 frames of 320x240) that ``stasn prepare --workers 2`` runs for seconds."""
+    (root / "videos").mkdir(parents=True)
+    lines = ["path,label,split,attack_type,subject"]
+    for v in range(videos):
+        write_video(root / f"videos/v{v:03d}.avi", [face_frame(i + v, 240, 320, side=96) for i in range(frames)])
+        lines.append(f"videos/v{v:03d}.avi,{'live' if v % 2 else 'spoof'},train,{'' if v % 2 else 'print'},s{v % 5}")
+    (root / "samples.csv").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def _cli_prepare(root: Path, out: Path) -> list[str]:
+    args = ["prepare", "--dataset", "generic", "--root", str(root), "--out", str(out), "--workers", "2"]
+    return [sys.executable, "-c", "from stasn.cli.main import app; app()", *args, "--detector", "whole",
+            "--face-size", "32", "--highres-size", "64"]  # fmt: skip
+
+
+def _files(cache: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(cache)): p.read_bytes() for p in sorted(cache.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.slow
+def test_cli_prepare_killed_mid_run_leaves_no_process_and_resumes_to_the_same_cache(tmp_path):
+    """A real ``kill -9`` of ``stasn prepare --workers 2`` while its workers crop: no process of that run is left
+    (workers, fork server, resource tracker), and re-running finishes a cache byte-identical to an uninterrupted run
+    (manifest, part files and every crop)."""
+    psutil = pytest.importorskip("psutil")
+    root = _many_videos(tmp_path / "data")
+    out = tmp_path / "killed"
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.Popen(_cli_prepare(root, out), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    kids: list = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            kids = psutil.Process(proc.pid).children(recursive=True)
+            if len(kids) >= 4 and list((out / PARTS_DIR).rglob("*.csv")):  # workers running, one video done
+                break
+            time.sleep(0.02)
+        assert proc.poll() is None, "prepare finished (or failed) before it could be killed"
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    gone, alive = psutil.wait_procs(kids, timeout=15)
+    for process in alive:  # do not leak them into the rest of the test run
+        process.kill()
+    assert not alive, f"left running after kill -9: {[' '.join(p.cmdline())[:80] for p in alive]}"
+    assert len(gone) >= 4  # two workers, the fork server, the resource tracker
+    assert not (out / "manifest.csv").exists(), "the run finished before it was killed"
+    done = len(list((out / PARTS_DIR).rglob("*.csv")))
+    assert 1 <= done < 40
+
+    subprocess.run(_cli_prepare(root, out), env=env, check=True, capture_output=True, timeout=300)
+    clean = tmp_path / "clean"
+    subprocess.run(_cli_prepare(root, clean), env=env, check=True, capture_output=True, timeout=300)
+    assert (out / "manifest.csv").read_bytes() == (clean / "manifest.csv").read_bytes()
+    assert _files(out) == _files(clean), "the resumed cache differs from an uninterrupted one"

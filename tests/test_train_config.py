@@ -42,6 +42,17 @@ def test_layered_configs_and_overrides():
         ("train.lr=fast", "lr must be a number, got 'fast'"),
         ("train.monitor=auc", "train.monitor must be 'acer' or 'eer'"),
         ("lr", "is not key=value"),
+        ("train.lr=0", r"train.lr must be > 0, got 0"),
+        ("train.lr=-1e-3", r"train.lr must be > 0, got -0.001"),
+        ("train.lr=nan", r"train.lr must be a finite number, got nan"),
+        ("train.lr=.inf", r"train.lr must be a finite number, got inf"),
+        ("data.batch_size=2.5", r"data.batch_size must be an integer, got 2.5"),
+        ("data.batch_size=0", r"data.batch_size must be >= 1, got 0"),
+        ("data.num_workers=true", r"data.num_workers must be an integer, got True"),
+        ("model.num_frames=2.5", r"model.num_frames must be an integer, got 2.5"),
+        ("train.stages=[{stage: joint, epochs: 1.5}]", r"epochs must be an integer >= 0, got 1.5"),
+        ("train.gradient_clip_val=0", r"train.gradient_clip_val must be > 0 or null"),
+        ("seed=1.5", r"seed must be an integer"),
     ],
 )
 def test_bad_overrides_fail_clearly(override, message):

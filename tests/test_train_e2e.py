@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -26,7 +33,7 @@ TINY_MODEL = {
 }
 
 
-def tiny_experiment(tmp_path, **train):
+def tiny_experiment(tmp_path, *, as_dict: bool = False, **train):
     cache = make_tiny_cache(tmp_path / "cache", face_size=64, highres_size=128)
     base = {
         "name": "tiny",
@@ -41,7 +48,7 @@ def tiny_experiment(tmp_path, **train):
             **train,
         },
     }
-    return load_experiment(None, base=base)
+    return base if as_dict else load_experiment(None, base=base)
 
 
 @pytest.mark.slow
@@ -86,9 +93,9 @@ def test_tiny_run_every_stage_checkpoint_resume_scores_report(tmp_path):
         tmp_path,
         stages=[{"stage": "tasm", "epochs": 1}, {"stage": "sasm", "epochs": 1}, {"stage": "joint", "epochs": 2}],
     )
-    before = torch.load(result.last_checkpoint, weights_only=False)["epoch"]
+    before = torch.load(result.last_checkpoint, weights_only=True)["epoch"]
     train_experiment(longer, resume="auto", evaluate_test=False, enable_progress_bar=False)
-    after = torch.load(longer.run_dir / "checkpoints" / "last.ckpt", weights_only=False)["epoch"]
+    after = torch.load(longer.run_dir / "checkpoints" / "last.ckpt", weights_only=True)["epoch"]
     assert after == before + 1
     assert (longer.run_dir / "logs" / "version_1" / "metrics.csv").is_file(), "a resumed run keeps earlier logs"
 
@@ -120,3 +127,64 @@ def test_training_with_on_the_fly_synthesis_and_live_camera(tmp_path):
     assert result.last_checkpoint.is_file()
     metrics = next((config.run_dir / "logs").glob("version_*/metrics.csv")).read_text()
     assert "train/loss" in metrics and "dev/acer" in metrics
+
+
+# Trains the config given as argv[1]; before each training step it writes "<epoch> <batch>" to argv[2] and sleeps, so
+# the test can kill it in the middle of an epoch.
+_KILLABLE_TRAIN = """
+import sys, time
+from pathlib import Path
+import stasn.train.system as system
+from stasn.train.config import load_experiment
+from stasn.train.run import train_experiment
+step = system.STASNSystem.training_step
+def slow_step(self, batch, batch_idx):
+    Path(sys.argv[2]).write_text(f"{self.current_epoch} {batch_idx}")
+    time.sleep(0.3)
+    return step(self, batch, batch_idx)
+system.STASNSystem.training_step = slow_step
+train_experiment(load_experiment([sys.argv[1]]), evaluate_test=False, enable_progress_bar=False)
+"""
+
+
+@pytest.mark.slow
+def test_resume_after_a_kill_in_the_middle_of_an_epoch(tmp_path):
+    """A real ``kill -9`` of a training process in its second epoch; ``--resume auto`` then finishes the schedule
+    from the last completed epoch: no epoch lost, none trained twice, the earlier logs kept."""
+    config_path = tmp_path / "tiny.yaml"
+    config_path.write_text(json.dumps(tiny_experiment(tmp_path, as_dict=True)))  # JSON is YAML
+    config = load_experiment([config_path])
+    last = config.run_dir / "checkpoints" / "last.ckpt"
+    progress = tmp_path / "progress.txt"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _KILLABLE_TRAIN, str(config_path), str(progress)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and proc.poll() is None:
+            epoch, batch = map(int, (progress.read_text() if progress.exists() else "0 0").split() or (0, 0))
+            if epoch == 1 and batch >= 1 and last.is_file():
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, f"training ended before the kill: {proc.stderr.read().decode()[-2000:]}"
+        assert time.monotonic() < deadline, "training did not reach its second epoch in 300 s"
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        proc.stderr.close()
+    killed = torch.load(last, weights_only=True)  # complete: written at the end of epoch 0, never half-written
+    assert killed["epoch"] == 0 and killed["global_step"] > 0
+    steps_per_epoch = killed["global_step"]
+
+    result = train_experiment(config, resume="auto", evaluate_test=False, enable_progress_bar=False)
+    final = torch.load(result.last_checkpoint, weights_only=True)
+    assert final["epoch"] == 2, "the schedule has 3 epochs (0, 1, 2)"
+    assert final["global_step"] == 3 * steps_per_epoch, "the 3 epochs counted once each: none lost, none doubled"
+    assert load_checkpoint(result.best_checkpoint).threshold is not None
+    logs = sorted(p.parent.name for p in (config.run_dir / "logs").glob("version_*/metrics.csv"))
+    assert logs == ["version_0", "version_1"], "the killed run's log is kept beside the resumed one"
+    assert Path(config.run_dir / "config.yaml").is_file()

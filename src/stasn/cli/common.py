@@ -9,21 +9,40 @@ from collections.abc import Iterator
 import typer
 
 from stasn.errors import StasnError
+from stasn.fileio import WRITE_ERRNOS, write_error_message
 
 __all__ = ["user_errors", "setup_logging"]
+
+_PATH_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError)
 
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Print ``error: <message>`` on stderr and exit 1 for errors that are the user's input, not a bug."""
+    """Print ``error: <message>`` on stderr and exit 1 for errors that are the user's input or the machine's
+    (a full disk, a read-only folder, no permission), not a bug. Other exceptions keep their traceback."""
     try:
         yield
-    except (StasnError, ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if isinstance(exc, FileNotFoundError) and exc.filename and str(exc.filename) not in message:
-            message = f"{exc.filename}: {message}"
-        typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(code=1) from None
+    except OSError as exc:
+        if not isinstance(exc, (*_PATH_ERRORS, PermissionError)) and exc.errno in WRITE_ERRNOS:
+            # a full disk or a read-only folder, also when it comes from Lightning, PyAV or a worker process
+            _fail(write_error_message(exc))
+        if not isinstance(exc, (*_PATH_ERRORS, PermissionError)):
+            raise
+        _fail(_first_line(exc))
+    except (StasnError, ValueError) as exc:
+        _fail(_first_line(exc))
+
+
+def _first_line(exc: BaseException) -> str:
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, FileNotFoundError) and exc.filename and str(exc.filename) not in message:
+        message = f"{exc.filename}: {message}"
+    return message
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code=1)
 
 
 def setup_logging(verbose: bool = False) -> None:

@@ -186,7 +186,12 @@ def serve(
     max_pixels: Annotated[int, typer.Option(min=1, help="Largest image / video frame, pixels.")] = 4096 * 4096,
     max_frames: Annotated[int, typer.Option(min=1, help="Longest video, frames.")] = 900,
     timeout: Annotated[float, typer.Option(min=0.1, help="Per-request time limit, seconds (504 after).")] = 30.0,
-    max_queue: Annotated[int, typer.Option(min=1, help="Requests admitted at once; more get 503.")] = 8,
+    max_queue: Annotated[int, typer.Option(min=1, help="Requests admitted to the model at once; more get 503.")] = 8,
+    max_batch: Annotated[int, typer.Option(min=1, help="Waiting still images scored per model call (1: off).")] = 8,
+    max_uploads: Annotated[int, typer.Option(min=1, help="Request bodies received at once; more get 503.")] = 32,
+    read_timeout: Annotated[float, typer.Option(min=0.1, help="Seconds for a request body to arrive (408).")] = 30.0,
+    header_timeout: Annotated[float, typer.Option(min=0.1, help="Seconds for request headers to arrive.")] = 10.0,
+    max_connections: Annotated[int, typer.Option(min=1, help="Open connections accepted.")] = 1024,
 ) -> None:
     """Serve POST /v1/predict (multipart field 'file': image or short video) and GET /healthz.
 
@@ -197,7 +202,18 @@ def serve(
 
     setup_logging()
     with user_errors():
-        limits = ServeLimits(int(max_upload_mb * 2**20), max_pixels, max_frames, timeout, max_queue)
+        limits = ServeLimits(
+            max_upload_bytes=int(max_upload_mb * 2**20),
+            max_pixels=max_pixels,
+            max_frames=max_frames,
+            request_timeout=timeout,
+            max_queue=max_queue,
+            max_batch=max_batch,
+            max_uploads=max_uploads,
+            read_timeout=read_timeout,
+            header_timeout=header_timeout,
+            max_connections=max_connections,
+        )
         model = _load(checkpoint, backend, device, detector, threshold=threshold, max_pixels=max_pixels)
     run_server(model, host=host, port=port, limits=limits)
 

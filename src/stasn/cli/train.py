@@ -21,10 +21,14 @@ def train(
         ),
     ] = None,
     resume: Annotated[str | None, typer.Option(help="'auto' (continue the run's last.ckpt if any) or a path.")] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an earlier run of this name (its checkpoints are deleted).")
+    ] = False,
     no_test: Annotated[bool, typer.Option("--no-test", help="Skip scoring the test split at the end.")] = False,
 ) -> None:
     """Train STASN (stages tasm -> sasm -> joint as configured), keep the best checkpoint on dev, then score the test
-    split at the dev threshold and write scores and a report under <output_dir>/<name>/.
+    split at the dev threshold and write scores and a report under <output_dir>/<name>/. A run folder that holds
+    checkpoints is only reused with --resume (continue) or --overwrite (replace).
 
     Example: stasn train -c configs/oulu_p1.yaml -c configs/fast.yaml data.prepare.root=/data/OULU-NPU --resume auto
     """
@@ -34,7 +38,7 @@ def train(
     setup_logging()
     with user_errors():
         experiment = load_experiment(list(config or []), list(overrides or []))
-        result = train_experiment(experiment, resume=resume, evaluate_test=not no_test)
+        result = train_experiment(experiment, resume=resume, overwrite=overwrite, evaluate_test=not no_test)
     typer.echo(f"best checkpoint: {result.best_checkpoint}")
     if result.threshold is not None:
         typer.echo(f"dev threshold ({experiment.train.criterion}): {result.threshold:.4f}")

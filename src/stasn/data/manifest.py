@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from stasn.errors import DataError
-from stasn.fileio import atomic_path, write_text_atomic
+from stasn.fileio import write_bytes_atomic, write_text_atomic
 from stasn.labels import LIVE, SPOOF, AttackType
 
 __all__ = [
@@ -163,17 +164,23 @@ def read_manifest(path: str | Path) -> list[ManifestRow]:
 
 
 def write_manifest(rows: Iterable[ManifestRow], path: str | Path) -> Path:
-    """Write rows to ``path`` (a file, or a cache folder) atomically; returns the file written."""
+    """Write rows to ``path`` (a file, or a cache folder) atomically; returns the file written.
+
+    A file that already holds exactly these rows is left alone (not even rewritten), so re-running a finished
+    ``stasn prepare`` works on a cache on read-only media.
+    """
     path = Path(path)
     if path.is_dir() or path.suffix != ".csv":
         path = path / MANIFEST_NAME
-    with atomic_path(path) as tmp:
-        with tmp.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-            writer.writeheader()
-            for row in rows:
-                writer.writerow(_to_csv_record(row))
-    return path
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(_to_csv_record(row))
+    data = buffer.getvalue().encode("utf-8")
+    if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
+        return path
+    return write_bytes_atomic(path, data)
 
 
 def read_cache_info(cache_dir: str | Path) -> CacheInfo:

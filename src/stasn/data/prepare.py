@@ -25,7 +25,6 @@ import contextlib
 import dataclasses
 import hashlib
 import logging
-import multiprocessing
 import os
 import re
 import time
@@ -53,6 +52,7 @@ from stasn.data.sampling import FrameSampler
 from stasn.data.video import open_sample
 from stasn.errors import DataError
 from stasn.fileio import write_bytes_atomic
+from stasn.pools import process_pool
 
 __all__ = [
     "PARTS_DIR",
@@ -439,18 +439,12 @@ def _run(todo: list[_Job], settings: _Settings, spec: str | FaceDetector, detect
         for job in todo:
             yield job, _prepare_video(job, settings, detector)
         return
-    # Not plain fork: forking a process whose OpenCV/PyAV/torch threads may hold locks can deadlock the child. A fork
-    # server starts clean, imports this module once, and forks each worker from that (cheaper than spawn's re-imports).
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["stasn.data.prepare", "stasn.datasets"])
-    else:  # Windows
-        context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(
-        max_workers=min(workers, len(todo)),
-        mp_context=context,
+    # Workers come from a fork server and exit with this process, kill -9 included (stasn.pools).
+    with process_pool(
+        min(workers, len(todo)),
         initializer=_init_worker,
         initargs=(spec, settings.max_side),
+        preload=["stasn.data.prepare", "stasn.datasets"],
     ) as pool:
         futures = {pool.submit(_worker_prepare, job, settings): job for job in todo}
         try:

@@ -25,9 +25,19 @@ import av
 import cv2
 import numpy as np
 
-from stasn.errors import DataError
+from stasn.errors import DataError, LimitError
 
-__all__ = ["IMAGE_SUFFIXES", "FrameSource", "VideoFile", "ImageSequence", "open_video", "open_sample", "read_image"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "FrameSource",
+    "VideoFile",
+    "ImageSequence",
+    "open_container",
+    "open_video",
+    "open_sample",
+    "read_image",
+    "av_reason",
+]
 
 log = logging.getLogger(__name__)
 
@@ -102,22 +112,51 @@ class ImageSequence(FrameSource):
             yield index, read_image(self.paths[index])
 
 
+def open_container(path: str | Path, *, demuxer: str | None = None) -> av.container.InputContainer:
+    """``av.open`` for reading one local file: FFmpeg may use the ``file`` protocol only (a playlist or concat list
+    cannot make it fetch a URL), and with ``demuxer`` (``"mov"``, ``"matroska"``, ``"avi"``) that container format is
+    forced, so a file that is really an HLS playlist or an ffconcat list is not parsed as one (it cannot open other
+    files either).
+
+    Raises:
+        av.FFmpegError: FFmpeg cannot open it.
+    """
+    return av.open(str(path), format=demuxer, container_options={"protocol_whitelist": "file"})
+
+
+def av_reason(exc: BaseException) -> str:
+    """FFmpeg's reason without the file name it appends (callers name the file their own way)."""
+    reason = getattr(exc, "strerror", None) or (str(exc).splitlines()[0] if str(exc) else "")
+    return reason or type(exc).__name__
+
+
 class VideoFile(FrameSource):
     """A video file decoded with PyAV, seeking to the wanted frames (see the module docstring).
 
     Args:
         path: the video file.
         threads: decoder threads; ``None`` = FFmpeg's choice. ``stasn prepare`` workers use 1 (one process per core).
+        demuxer: force this FFmpeg container format (see :func:`open_container`); ``None`` = FFmpeg's guess.
+        max_pixels: refuse every decoded frame larger than this (:class:`~stasn.errors.LimitError`), checked before it
+            is converted to RGB; the stream header can lie or say 0x0.
     """
 
-    def __init__(self, path: str | Path, *, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        threads: int | None = None,
+        demuxer: str | None = None,
+        max_pixels: int | None = None,
+    ) -> None:
         self.path = Path(path)
+        self.max_pixels = max_pixels
         if not self.path.is_file():
             raise FileNotFoundError(f"{self.path}: video file not found")
         try:
-            self._container = av.open(str(self.path))
+            self._container = open_container(self.path, demuxer=demuxer)
         except (av.FFmpegError, UnicodeDecodeError) as exc:
-            raise DataError(f"{self.path}: cannot open as a video ({exc})") from None
+            raise DataError(f"{self.path}: cannot open as a video ({av_reason(exc)})") from None
         try:
             if not self._container.streams.video:
                 raise DataError(f"{self.path}: has no video stream")
@@ -148,7 +187,7 @@ class VideoFile(FrameSource):
                 if packet.is_keyframe:
                     keys.append(packet.pts)
         except av.FFmpegError as exc:
-            raise DataError(f"{self.path}: cannot read the video packets ({exc})") from None
+            raise DataError(f"{self.path}: cannot read the video packets ({av_reason(exc)})") from None
         if not pts:
             raise DataError(f"{self.path}: the video stream has no frames")
         self._pts = sorted(pts)
@@ -166,11 +205,16 @@ class VideoFile(FrameSource):
             else:
                 yield from self._read_in_order(wanted)
         except av.FFmpegError as exc:
-            raise DataError(f"{self.path}: decoding failed ({exc})") from None
+            raise DataError(f"{self.path}: decoding failed ({av_reason(exc)})") from None
 
     def _to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
         # The display matrix arrives as frame side data (frame.rotation, counter-clockwise); older files may carry
         # only a clockwise "rotate" tag on the stream.
+        if self.max_pixels is not None and frame.width * frame.height > self.max_pixels:
+            raise LimitError(
+                f"{self.path}: a decoded frame is {frame.width}x{frame.height} = {frame.width * frame.height:,} "
+                f"pixels, the limit is {self.max_pixels:,}"
+            )
         rotation = frame.rotation or -int(float(self._stream.metadata.get("rotate", 0) or 0))
         return _upright(frame.to_ndarray(format="rgb24"), rotation)
 

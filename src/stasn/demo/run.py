@@ -183,7 +183,7 @@ def run_demo(options: DemoOptions, *, echo: Callable[[str], None] = print) -> De
         f"train: STASN {config.model.backbone} {config.model.input_size}px, T={config.model.num_frames}, "
         f"K={config.model.num_regions}, stages " + " -> ".join(f"{s.stage}x{s.epochs}" for s in config.train.stages),
     )
-    result = train_experiment(config, enable_progress_bar=False)
+    result = train_experiment(config, overwrite=True, enable_progress_bar=False)  # a demo starts from scratch
     seconds["train+evaluate"] = time.perf_counter() - t
     echo(f"  best checkpoint {result.best_checkpoint} (dev threshold {result.threshold:.4f})")
 

@@ -45,7 +45,7 @@ from stasn.data.detect import FaceDetector, GivenBox
 from stasn.data.manifest import CacheInfo
 from stasn.data.sampling import FrameSampler
 from stasn.data.video import FrameSource, open_video
-from stasn.errors import DataError
+from stasn.errors import DataError, LimitError
 from stasn.infer.backends import BackendOutput, OnnxBackend, TorchBackend
 from stasn.infer.faces import (
     ArrayFrames,
@@ -127,6 +127,8 @@ class Detector:
                 f"clips_per_video, frame_stride, min_face_size and video_frames must be >= 1, got {clips_per_video}, "
                 f"{frame_stride}, {min_face_size}, {video_frames}"
             )
+        if threshold is not None and not _is_probability(threshold):
+            raise ValueError(f"threshold must be a number in [0, 1], got {threshold!r}")
         if threshold is None:
             log.warning(
                 "no dev-set threshold stored with the model; using %.2f (pass threshold=...)", DEFAULT_THRESHOLD
@@ -178,7 +180,7 @@ class Detector:
         """
         from stasn.infer.export import onnx_bytes, read_onnx_metadata
         from stasn.infer.release import is_release, load_release
-        from stasn.train.checkpoint import load_checkpoint
+        from stasn.train.checkpoint import check_metadata, load_checkpoint
 
         if backend not in BACKENDS:
             raise ValueError(f"Unknown backend {backend!r}. Valid values are {{{', '.join(BACKENDS)}}}.")
@@ -189,10 +191,7 @@ class Detector:
         if is_release(path) and backend == "onnx":
             raise ValueError(f"{path}: a release runs with backend='torch'; export it once for ONNX Runtime")
         if is_onnx:
-            meta = read_onnx_metadata(path)
-            config = STASNConfig.from_dict({**meta["model_config"], "pretrained": None}, source=str(path))
-            cache_info = CacheInfo(**meta["cache_info"])
-            stored, criterion = meta.get("threshold"), meta.get("threshold_criterion")
+            config, cache_info, stored, criterion = check_metadata(read_onnx_metadata(path), source=str(path))
             engine: TorchBackend | OnnxBackend = OnnxBackend(path, providers=_providers(device), threads=threads)
         else:
             loaded = load_release(path) if is_release(path) else load_checkpoint(path)
@@ -289,7 +288,11 @@ class Detector:
         threshold: float | None = None,
     ) -> Prediction:
         """Score a video: a file path, an open :class:`~stasn.data.video.FrameSource`, or frames
-        (``np.ndarray[N, H, W, 3]`` or a list of ``[H, W, 3]`` uint8 RGB). See the module doc for the clips used."""
+        (``np.ndarray[N, H, W, 3]`` or a list of ``[H, W, 3]`` uint8 RGB). See the module doc for the clips used.
+
+        An unreadable video gives a prediction with ``status="unreadable"``; a source opened with a pixel limit
+        (:func:`~stasn.infer.inputs.open_video_checked`) raises :class:`~stasn.errors.LimitError` for a frame over it.
+        """
         start = time.perf_counter()
         label = name or (str(video) if isinstance(video, (str, Path)) else getattr(video, "path", "frames"))
         label = str(label)
@@ -303,6 +306,8 @@ class Detector:
             for index, frame in source.read(self.sampler.indices(source.num_frames)):
                 size = (frame.shape[1], frame.shape[0])
                 located.append(self._locate(index, frame))
+        except LimitError:  # a frame over the source's pixel limit: refused, not "unreadable"
+            raise
         except (DataError, OSError, IndexError) as exc:
             return self._failed(label, "video", exc, start, threshold)
         finally:
@@ -516,6 +521,16 @@ def _providers(device: str) -> list[str] | None:
     if device.startswith("cuda"):
         return ["CUDAExecutionProvider", "CPUExecutionProvider"]
     return None  # auto: CUDA when ONNX Runtime has it, then CPU
+
+
+def _is_probability(value: Any) -> bool:
+    """A number in [0, 1] (NaN and text are not)."""
+    if isinstance(value, (str, bytes)):
+        return False
+    try:
+        return 0.0 <= float(value) <= 1.0
+    except (TypeError, ValueError):
+        return False
 
 
 def _name(item: Any, i: int) -> str:

@@ -1,10 +1,18 @@
 """What the predictor reads: input specs (files, folders, globs, ``webcam:N``), images with size limits, videos and
-camera captures.
+camera captures, and the container of an upload decided from its bytes.
 
 Frames are ``np.ndarray[H, W, 3]`` uint8 RGB everywhere, as :mod:`stasn.data.video` gives them. Image files and
 uploads are checked against a pixel limit *before* they are decoded (the header is read with Pillow), so a small file
-that declares enormous dimensions (a decompression bomb) is refused without allocating its pixels; decoding itself is
-``cv2.imdecode``, as in :func:`stasn.data.video.read_image`, so inference sees the pixels training saw.
+that declares enormous dimensions (a decompression bomb) is refused without allocating its pixels, and once more
+after decoding (a header can lie); decoding itself is ``cv2.imdecode``, as in :func:`stasn.data.video.read_image`,
+so inference sees the pixels training saw.
+
+**Uploads** (:func:`sniff_media`) are typed by their first bytes, never by the client's file name: images JPEG,
+PNG, WebP, BMP and TIFF; videos MP4/MOV (ISO base media, ``ftyp``), WebM/MKV (EBML) and AVI (RIFF ``AVI``).
+Anything else — an HLS playlist, an ffconcat list, SVG, GIF, text — is refused before any decoder sees it (the
+service answers 415). A video upload is written to a temporary file with the suffix of its sniffed type and opened
+with that demuxer forced and FFmpeg limited to the ``file`` protocol (:func:`stasn.data.video.open_container`).
+GIF is not accepted: OpenCV decodes only its first frame and an animation is neither a photo nor a video here.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from __future__ import annotations
 import glob
 import io
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple, Protocol
@@ -21,14 +30,17 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from stasn.data.video import IMAGE_SUFFIXES, VideoFile
-from stasn.errors import DataError
+from stasn.data.video import IMAGE_SUFFIXES, VideoFile, av_reason, open_container
+from stasn.errors import DataError, LimitError
 
 __all__ = [
     "VIDEO_SUFFIXES",
     "IMAGE_SUFFIXES",
     "DEFAULT_MAX_PIXELS",
     "LimitError",
+    "MediaType",
+    "sniff_media",
+    "UPLOAD_FORMATS",
     "InputItem",
     "Capture",
     "expand_inputs",
@@ -46,8 +58,50 @@ VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpe
 DEFAULT_MAX_PIXELS = 50_000_000  # ~ 8660 x 5770; far above any camera frame a face model needs
 
 
-class LimitError(DataError):
-    """An input within the format but beyond a size limit (pixels, frames, bytes). The service answers 413."""
+class MediaType(NamedTuple):
+    """What :func:`sniff_media` recognised in an upload's first bytes."""
+
+    kind: str  # "image" or "video"
+    name: str  # "jpeg", "png", "webp", "bmp", "tiff", "mp4", "mov", "webm", "mkv", "avi"
+    suffix: str  # the suffix a temporary file of this type gets (".jpg", ".mp4", ...)
+    demuxer: str | None = None  # the FFmpeg demuxer forced for a video ("mov", "matroska", "avi"); None for images
+
+
+UPLOAD_FORMATS = "an image (JPEG, PNG, WebP, BMP, TIFF) or a video (MP4/MOV, WebM/MKV, AVI)"
+_BMP_HEADER_SIZES = {12, 40, 52, 56, 64, 108, 124}  # the DIB header sizes Windows and OS/2 bitmaps use
+_QUICKTIME_ATOMS = {b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"}  # QuickTime files without an ftyp box
+
+
+def sniff_media(data: bytes) -> MediaType | None:
+    """The container of ``data`` from its magic numbers, or ``None`` when it is none of the accepted types.
+
+    >>> sniff_media(b"\\xff\\xd8\\xff\\xe0" + bytes(16)).name
+    'jpeg'
+    >>> sniff_media(b"#EXTM3U\\n/etc/passwd\\n") is None
+    True
+    """
+    head = bytes(data[:64])
+    if head.startswith(b"\xff\xd8\xff"):
+        return MediaType("image", "jpeg", ".jpg")
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return MediaType("image", "png", ".png")
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return MediaType("image", "webp", ".webp")
+    if head[:2] == b"BM" and len(head) >= 18 and int.from_bytes(head[14:18], "little") in _BMP_HEADER_SIZES:
+        return MediaType("image", "bmp", ".bmp")
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return MediaType("image", "tiff", ".tif")
+    if (head[4:8] == b"ftyp" and head[8:12] == b"qt  ") or head[4:8] in _QUICKTIME_ATOMS:
+        return MediaType("video", "mov", ".mov", "mov")
+    if head[4:8] == b"ftyp":  # ISO base media: mp4, m4v, 3gp, ... (FFmpeg's "mov" demuxer reads them all)
+        return MediaType("video", "mp4", ".mp4", "mov")
+    if head[:4] == b"\x1a\x45\xdf\xa3" and b"webm" in bytes(data[:256]):  # EBML with DocType "webm"
+        return MediaType("video", "webm", ".webm", "matroska")
+    if head[:4] == b"\x1a\x45\xdf\xa3":  # EBML: Matroska
+        return MediaType("video", "mkv", ".mkv", "matroska")
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return MediaType("video", "avi", ".avi", "avi")
+    return None
 
 
 class InputItem(NamedTuple):
@@ -117,24 +171,37 @@ def decode_image(data: bytes, *, name: str = "image", max_pixels: int = DEFAULT_
     """Decode image bytes to ``np.ndarray[H, W, 3]`` uint8 RGB, refusing images over ``max_pixels`` undecoded.
 
     Raises:
-        LimitError: width x height > ``max_pixels`` (checked from the header).
-        DataError: not an image format Pillow recognises, or OpenCV cannot decode it (corrupt/truncated).
+        LimitError: width x height > ``max_pixels`` (checked from the header, and again on the decoded pixels).
+        DataError: empty, not an image format Pillow recognises, or OpenCV cannot decode it (corrupt/truncated).
     """
+    if not data:
+        raise DataError(f"{name}: the file is empty")
     try:
         with Image.open(io.BytesIO(data)) as header:  # lazy: reads the header only
             width, height = header.size
     except Image.DecompressionBombError as exc:  # Pillow's own header check (above 2x its MAX_IMAGE_PIXELS)
         raise LimitError(f"{name}: {exc}") from None
+    except Image.UnidentifiedImageError:
+        raise DataError(f"{name}: not a readable image (no image format recognised)") from None
     except (OSError, ValueError) as exc:
-        raise DataError(
-            f"{name}: not a readable image ({str(exc).splitlines()[0] if str(exc) else 'unknown'})"
-        ) from None
-    if width * height > max_pixels:
-        raise LimitError(f"{name}: image is {width}x{height} = {width * height:,} pixels, the limit is {max_pixels:,}")
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR) if data else None
+        raise DataError(f"{name}: not a readable image ({_first_line(exc)})") from None
+    _check_pixels(name, "image", width, height, max_pixels)
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise DataError(f"{name}: cannot decode this image (corrupt, truncated or an unsupported format)")
+    _check_pixels(name, "decoded image", image.shape[1], image.shape[0], max_pixels)
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _check_pixels(name: str, what: str, width: int, height: int, max_pixels: int) -> None:
+    if width * height > max_pixels:
+        raise LimitError(f"{name}: {what} is {width}x{height} = {width * height:,} pixels, the limit is {max_pixels:,}")
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, without the repr of an in-memory buffer Pillow may put in it."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return re.sub(r"<_io\.\w+ object at 0x[0-9a-f]+>", "the data", text)
 
 
 def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -146,15 +213,22 @@ def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.
 
 
 def open_video_checked(
-    path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_frames: int | None = None, name: str | None = None
+    path: str | Path,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_frames: int | None = None,
+    name: str | None = None,
+    demuxer: str | None = None,
 ) -> VideoFile:
-    """Open a video with :class:`stasn.data.video.VideoFile` after checking its frame size from the stream header.
+    """Open a video with :class:`stasn.data.video.VideoFile` after checking its frame size from the stream header;
+    every decoded frame is checked against ``max_pixels`` again (a header may say 0x0 or lie).
 
     Args:
         path: the video file.
-        max_pixels: refuse frames larger than this (before any frame is decoded).
+        max_pixels: refuse frames larger than this (from the header before any decoding, then per decoded frame).
         max_frames: refuse videos with more frames (counted by demuxing, no decoding).
         name: how messages name the file (e.g. an upload's file name); default the path.
+        demuxer: force this FFmpeg container format (an upload's sniffed type, :class:`MediaType`).
 
     Raises:
         FileNotFoundError, LimitError, DataError (not a video, truncated, no frames).
@@ -165,19 +239,16 @@ def open_video_checked(
         raise FileNotFoundError(f"{path}: video file not found")
     # Probe with PyAV directly: VideoFile's demux pass is cheap, but the dimensions must be known before decoding.
     try:
-        with av.open(str(path)) as container:
+        with open_container(path, demuxer=demuxer) as container:
             if not container.streams.video:
                 raise DataError(f"{name}: not a video (no video stream)")
             ctx = container.streams.video[0].codec_context
             width, height = int(ctx.width or 0), int(ctx.height or 0)
     except (av.FFmpegError, UnicodeDecodeError) as exc:
-        raise DataError(f"{name}: not a readable image or video ({str(exc).splitlines()[0]})") from None
-    if width * height > max_pixels:
-        raise LimitError(
-            f"{name}: video frames are {width}x{height} = {width * height:,} pixels, the limit is {max_pixels:,}"
-        )
+        raise DataError(f"{name}: not a readable image or video ({av_reason(exc)})") from None
+    _check_pixels(name, "a video frame", width, height, max_pixels)
     try:
-        video = VideoFile(path)
+        video = VideoFile(path, demuxer=demuxer, max_pixels=max_pixels)
     except DataError as exc:
         raise DataError(str(exc).replace(str(path), name)) from None
     if max_frames is not None and video.num_frames > max_frames:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +26,11 @@ import torch
 
 from stasn import __version__
 from stasn.data.detect import BUNDLED_YUNET
-from stasn.data.manifest import CacheInfo
 from stasn.errors import CheckpointError
 from stasn.fileio import atomic_path
-from stasn.model.config import STASNConfig
 from stasn.model.stasn import STASN
 from stasn.model.weights import load_state_dict_checked
-from stasn.train.checkpoint import LoadedCheckpoint
+from stasn.train.checkpoint import LoadedCheckpoint, check_metadata, check_threshold
 
 __all__ = [
     "RELEASE_FORMAT",
@@ -89,7 +86,8 @@ def save_release(
     """
     from safetensors.torch import save_file
 
-    _check_threshold(loaded.threshold, str(card))
+    if check_threshold(loaded.threshold, source=str(card)) is None:
+        raise ValueError(f"{card}: the model has no dev threshold; a release must carry one")
     card = Path(card)
     weights = card.with_suffix(".safetensors")
     state = {
@@ -146,13 +144,9 @@ def load_release(path: str | Path = DEFAULT_RELEASE) -> LoadedCheckpoint:
             f"{weights}: SHA-256 does not match {card.name}; the file was changed or truncated (reinstall stasn or "
             "restore the file)"
         )
-    try:
-        config = STASNConfig.from_dict({**meta["model_config"], "pretrained": None}, source=str(card))
-        cache_info = CacheInfo(**meta["cache_info"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{card}: invalid model_config or cache_info ({exc})") from None
-    threshold = meta.get("threshold")
-    _check_threshold(threshold, str(card), error=CheckpointError)
+    config, cache_info, threshold, _ = check_metadata(meta, source=str(card))  # sizes, types, threshold in [0, 1]
+    if threshold is None:
+        raise CheckpointError(f"{card}: a release must carry its dev threshold")
     try:
         state = load_file(str(weights))
     except (SafetensorError, OSError) as exc:
@@ -168,13 +162,6 @@ def load_release(path: str | Path = DEFAULT_RELEASE) -> LoadedCheckpoint:
         threshold_criterion=meta.get("threshold_criterion"),
         metadata=meta,
     )
-
-
-def _check_threshold(threshold: Any, where: str, *, error: type[Exception] = ValueError) -> None:
-    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or not math.isfinite(threshold):
-        raise error(f"{where}: threshold must be a finite number in [0, 1], got {threshold!r}")
-    if not 0.0 <= float(threshold) <= 1.0:
-        raise error(f"{where}: threshold must be in [0, 1], got {threshold}")
 
 
 def score_drift(loaded: LoadedCheckpoint, card: str | Path, tolerance: float = 1e-3) -> float:

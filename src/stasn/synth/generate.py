@@ -23,7 +23,6 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 import logging
-import multiprocessing
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -50,6 +49,7 @@ from stasn.data.video import read_image
 from stasn.errors import DataError
 from stasn.fileio import write_bytes_atomic
 from stasn.labels import LIVE, SPOOF
+from stasn.pools import process_pool
 from stasn.synth.printing import PrintSynthesizer
 from stasn.synth.replay import ReplaySynthesizer
 
@@ -261,15 +261,8 @@ def _run(jobs: list[_Job], workers: int) -> Iterator[list[ManifestRow]]:
         for job in jobs:
             yield _make_attack(job)
         return
-    # A fork server (not plain fork): forking a process whose OpenCV threads may hold locks can deadlock the child.
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["stasn.synth.generate"])
-    else:  # Windows
-        context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(
-        max_workers=min(workers, len(jobs)), mp_context=context, initializer=_init_worker
-    ) as pool:
+    # Workers come from a fork server and exit with this process, kill -9 included (stasn.pools).
+    with process_pool(min(workers, len(jobs)), initializer=_init_worker, preload=["stasn.synth.generate"]) as pool:
         futures = [pool.submit(_make_attack, job) for job in jobs]
         try:
             for future in concurrent.futures.as_completed(futures):

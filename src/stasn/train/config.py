@@ -8,6 +8,7 @@ errors that list the valid ones. Defaults marked "ours" are this project's choic
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ __all__ = [
     "StageSpec",
     "load_experiment",
     "apply_overrides",
+    "check_field_types",
 ]
 
 
@@ -116,14 +118,43 @@ class ExperimentConfig:
         return dataclasses.asdict(self)
 
     def validate(self) -> None:
+        """Raise ``ValueError`` naming the key and the value for anything training could not use."""
         self.model.validate()
+        check_field_types(self.model, "model")
+        check_field_types(self.data, "data")
+        check_field_types(self.data.prepare, "data.prepare")
+        check_field_types(self.synth, "synth")
+        check_field_types(self.train, "train")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
+            raise ValueError(f"seed must be an integer, got {self.seed!r}")
+        train, data = self.train, self.data
+        if not train.lr > 0:  # also refuses NaN
+            raise ValueError(f"train.lr must be > 0, got {train.lr}")
+        for key, value, minimum in (
+            ("train.weight_decay", train.weight_decay, 0),
+            ("train.warmup_steps", train.warmup_steps, 0),
+            ("train.num_nodes", train.num_nodes, 1),
+            ("train.log_every_n_steps", train.log_every_n_steps, 1),
+            ("data.batch_size", data.batch_size, 1),
+            ("data.num_workers", data.num_workers, 0),
+            ("data.eval_clips_per_video", data.eval_clips_per_video, 1),
+            ("data.train_clips_per_video", data.train_clips_per_video, 1),
+            ("data.prepare.frames_per_video", data.prepare.frames_per_video, 0),
+            ("data.prepare.workers", data.prepare.workers, 1),
+        ):
+            if value < minimum:
+                raise ValueError(f"{key} must be >= {minimum}, got {value}")
+        if train.gradient_clip_val is not None and not train.gradient_clip_val > 0:
+            raise ValueError(f"train.gradient_clip_val must be > 0 or null, got {train.gradient_clip_val}")
+        if not 0.0 <= data.box_jitter < 1.0:
+            raise ValueError(f"data.box_jitter must be in [0, 1), got {data.box_jitter}")
         if not self.train.stages:
             raise ValueError("train.stages is empty; give at least one {stage, epochs}")
         for spec in self.train.stages:
             if spec.stage not in STAGES:
                 raise ValueError(f"Unknown stage {spec.stage!r} in train.stages. Valid values are {set(STAGES)}.")
-            if spec.epochs < 0:
-                raise ValueError(f"train.stages: epochs must be >= 0, got {spec.epochs} for {spec.stage}")
+            if not isinstance(spec.epochs, int) or isinstance(spec.epochs, bool) or spec.epochs < 0:
+                raise ValueError(f"train.stages: epochs must be an integer >= 0, got {spec.epochs!r} for {spec.stage}")
         if self.train.monitor not in ("acer", "eer"):
             raise ValueError(f"train.monitor must be 'acer' or 'eer', got {self.train.monitor!r}")
         if self.train.criterion not in ("eer", "bpcer20", "bpcer10", "bpcer100"):
@@ -137,6 +168,31 @@ class ExperimentConfig:
         for kind in self.synth.kinds:
             if kind not in ("replay", "print"):
                 raise ValueError(f"synth.kinds: unknown kind {kind!r}. Valid values are {{replay, print}}.")
+
+
+def check_field_types(obj: Any, where: str) -> None:
+    """Check a config dataclass's values against their annotations: ``int`` fields hold integers (not ``2.5``,
+    not ``true``), ``float`` fields finite numbers, ``bool`` fields booleans; ``| None`` allows null. Other fields
+    (text, ``Any``, lists) are left to their own checks (a fold may be written ``2`` or ``"2"``).
+
+    Raises:
+        ValueError: ``"<where>.<field> must be ..., got ..."``.
+    """
+    for f in dataclasses.fields(obj):
+        annotation = str(f.type).replace(" ", "")
+        value = getattr(obj, f.name)
+        base, optional = annotation.removesuffix("|None"), annotation.endswith("|None")
+        if optional and value is None:
+            continue
+        key = f"{where}.{f.name}" if where else f.name
+        if base == "int" and (not isinstance(value, int) or isinstance(value, bool)):
+            raise ValueError(f"{key} must be an integer, got {value!r}")
+        if base == "float" and (
+            not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)
+        ):
+            raise ValueError(f"{key} must be a finite number, got {value!r}")
+        if base == "bool" and not isinstance(value, bool):
+            raise ValueError(f"{key} must be true or false, got {value!r}")
 
 
 def _build(cls: type, values: Any, where: str) -> Any:

@@ -6,12 +6,18 @@ Output folder ``<output_dir>/<name>/``::
     logs/version_N/metrics.csv                     CSV metrics (one version per start/resume); tb/ TensorBoard
     scores/dev.csv  scores/test.csv                one row per scored clip (stasn.evaluate score-file format)
     report/report.md  report/report.html           test metrics at the dev threshold, curves, RAM regions
+
+A run folder that already holds checkpoints is never reused silently: pass ``resume`` to continue it or
+``overwrite=True`` to replace it (its checkpoints, scores and report are deleted first; the logs keep their earlier
+versions). A checkpoint to resume from is read as plain data first (:func:`stasn.train.checkpoint.read_checkpoint_file`)
+and Lightning loads it with ``weights_only=True`` too, so a hostile file is refused before anything in it can run.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,13 +27,14 @@ import torch
 import yaml
 
 from stasn.data.manifest import MANIFEST_NAME, CacheInfo, read_cache_info
-from stasn.errors import DataError
-from stasn.fileio import write_text_atomic
+from stasn.errors import CheckpointError, DataError, OutputError
+from stasn.fileio import WRITE_ERRNOS, write_error_message, write_text_atomic
+from stasn.train.checkpoint import check_metadata, read_checkpoint_file
 from stasn.train.config import ExperimentConfig
 from stasn.train.stages import StageSchedule
 from stasn.train.system import STASNSystem
 
-__all__ = ["TrainResult", "train_experiment", "resolve_resume"]
+__all__ = ["TrainResult", "train_experiment", "resolve_resume", "check_run_dir", "check_resume_checkpoint"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +61,53 @@ def resolve_resume(resume: str | Path | None, run_dir: Path) -> Path | None:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: checkpoint to resume from not found")
     return path
+
+
+def check_run_dir(run_dir: Path, *, resume: str | Path | None, overwrite: bool) -> None:
+    """Refuse to start a fresh run in a folder that holds another run's checkpoints; with ``overwrite``, clear them.
+
+    Raises:
+        ValueError: checkpoints exist and neither ``resume`` nor ``overwrite`` is given; both are given; or
+            ``resume="auto"`` finds checkpoints but no ``last.ckpt`` to continue.
+    """
+    if resume is not None and overwrite:
+        raise ValueError("give --resume or --overwrite, not both")
+    found = sorted(p.name for p in (run_dir / "checkpoints").glob("*.ckpt"))  # empty when there is no folder
+    if not found:
+        return
+    if overwrite:
+        log.info("%s: --overwrite: deleting the earlier run's checkpoints, scores and report", run_dir)
+        for sub in ("checkpoints", "scores", "report"):
+            shutil.rmtree(run_dir / sub, ignore_errors=True)
+        return
+    if resume is None:
+        raise ValueError(
+            f"{run_dir}: already holds checkpoints of an earlier run ({', '.join(found)}); pass --resume auto to "
+            "continue it, --overwrite to replace it, or choose another name=..."
+        )
+    if str(resume) == "auto" and "last.ckpt" not in found:
+        raise ValueError(
+            f"{run_dir / 'checkpoints'}: has {', '.join(found)} but no last.ckpt to resume from; pass --resume PATH "
+            "or --overwrite"
+        )
+
+
+def check_resume_checkpoint(path: Path) -> None:
+    """Read a checkpoint to resume from as plain data and check it is a stasn training checkpoint.
+
+    Raises:
+        CheckpointError: a file that would run code (refused, nothing run), a damaged file, or one without the
+            training state Lightning needs (``stasn export``-style minimal checkpoints cannot be resumed).
+    """
+    payload = read_checkpoint_file(path)
+    if "stasn" not in payload:
+        raise CheckpointError(f"{path}: not a stasn checkpoint (no 'stasn' metadata); was it written by `stasn train`?")
+    check_metadata(payload["stasn"], source=str(path))
+    if "loops" not in payload or "optimizer_states" not in payload:
+        raise CheckpointError(
+            f"{path}: holds weights but no training state (loops, optimizer); train from it with "
+            "model.pretrained or start a fresh run"
+        )
 
 
 def _ensure_cache(config: ExperimentConfig) -> CacheInfo:
@@ -126,6 +180,27 @@ def _strategy(config: ExperimentConfig) -> str:
     return "ddp_find_unused_parameters_true" if config.train.strategy == "ddp" else config.train.strategy
 
 
+def _atomic_checkpoint_io():
+    """Lightning's checkpoint writer, writing like every stasn output (:mod:`stasn.fileio`): to a temporary name in
+    the checkpoint folder, renamed when complete. Lightning's own writer stages the file in the system temp folder
+    and copies it over, which leaves a truncated ``best.ckpt`` when the run folder's disk fills up mid-copy."""
+    import io
+
+    from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+    from stasn.fileio import write_bytes_atomic
+
+    class AtomicCheckpointIO(TorchCheckpointIO):
+        def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
+            if storage_options is not None:
+                raise TypeError("storage_options are not supported by stasn's checkpoint writer")
+            buffer = io.BytesIO()
+            torch.save(checkpoint, buffer)
+            write_bytes_atomic(path, buffer.getbuffer())
+
+    return AtomicCheckpointIO()
+
+
 def build_trainer(
     config: ExperimentConfig, *, callbacks: list[L.Callback] | None = None, enable_progress_bar: bool = True
 ) -> tuple[L.Trainer, L.pytorch.callbacks.ModelCheckpoint]:
@@ -166,6 +241,7 @@ def build_trainer(
         default_root_dir=run_dir,
         logger=loggers,
         callbacks=[stages, checkpoint, last, *(callbacks or [])],
+        plugins=[_atomic_checkpoint_io()],
         num_sanity_val_steps=0,
         enable_progress_bar=enable_progress_bar,
         enable_model_summary=False,
@@ -177,6 +253,7 @@ def train_experiment(
     config: ExperimentConfig,
     *,
     resume: str | Path | None = None,
+    overwrite: bool = False,
     evaluate_test: bool = True,
     enable_progress_bar: bool = True,
 ) -> TrainResult:
@@ -185,10 +262,15 @@ def train_experiment(
     Args:
         config: the experiment.
         resume: ``None`` (fresh), ``"auto"`` (continue ``last.ckpt`` if there is one) or a checkpoint path.
+        overwrite: start fresh even though the run folder holds checkpoints (they are deleted first).
         evaluate_test: score the test split and write the report at the end.
     """
     config.validate()
     run_dir = config.run_dir
+    check_run_dir(run_dir, resume=resume, overwrite=overwrite)
+    ckpt_path = resolve_resume(resume, run_dir)
+    if ckpt_path is not None:
+        check_resume_checkpoint(ckpt_path)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
     L.seed_everything(config.seed, workers=True, verbose=False)
@@ -208,7 +290,13 @@ def train_experiment(
         dedupe_frames=config.train.dedupe_frames,
     )
     trainer, checkpoint_cb = build_trainer(config, enable_progress_bar=enable_progress_bar)
-    trainer.fit(system, datamodule=datamodule, ckpt_path=resolve_resume(resume, run_dir))
+    try:
+        # weights_only=True: Lightning reads the file again itself; plain data only there too.
+        trainer.fit(system, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+    except OSError as exc:
+        if exc.errno in WRITE_ERRNOS:  # checkpoints and logs go to the run folder (Lightning names a temp file)
+            raise OutputError(write_error_message(exc, run_dir)) from None
+        raise
     best = Path(checkpoint_cb.best_model_path) if checkpoint_cb.best_model_path else run_dir / "checkpoints/last.ckpt"
     last = run_dir / "checkpoints" / "last.ckpt"
     result = TrainResult(run_dir, best, last, system.threshold, dict(system.dev_metrics), {}, None)
