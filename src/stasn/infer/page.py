@@ -3,7 +3,8 @@
 One self-contained HTML document (inline CSS and JavaScript, no external assets, works offline). Choose an image or a
 short video, or take a few frames from the webcam (``getUserMedia``; browsers allow it on ``localhost`` or HTTPS);
 each is posted to ``/v1/predict`` and the answer is shown: the spoof score, the decision at the model's threshold,
-the face box and the RAM regions drawn on the picture, and the time the server took.
+the face box and the RAM regions drawn on the picture, and the time the server took. ``/#try=<URL>`` scores the
+picture at that (same-origin or ``data:``) URL on load, which is how the browser test drives it.
 """
 
 from __future__ import annotations
@@ -116,8 +117,7 @@ async function score(blob, name) {
   return [body, elapsed];
 }
 
-document.getElementById("file").addEventListener("change", async (event) => {
-  const file = event.target.files[0]; if (!file) return;
+async function scoreFile(file) {
   errorBox.textContent = ""; verdict.className = "none"; verdict.textContent = "Scoring…";
   try {
     let scale = 1;
@@ -132,7 +132,25 @@ document.getElementById("file").addEventListener("change", async (event) => {
     }
     const [result, elapsed] = await score(file, file.name);
     show(result, scale, elapsed);
-  } catch (err) { errorBox.textContent = String(err.message || err); verdict.textContent = "Failed"; }
+    document.body.dataset.state = "scored";
+  } catch (err) {
+    errorBox.textContent = String(err.message || err); verdict.textContent = "Failed";
+    document.body.dataset.state = "failed";
+  }
+}
+
+document.getElementById("file").addEventListener("change", (event) => {
+  if (event.target.files[0]) scoreFile(event.target.files[0]);
+});
+
+// A link can carry a picture to score: /#try=<URL, same-origin or data:> (e.g. from a gallery or a test).
+window.addEventListener("load", async () => {
+  if (!location.hash.startsWith("#try=")) return;
+  try {
+    const blob = await (await fetch(decodeURIComponent(location.hash.slice(5)))).blob();
+    const name = blob.type.startsWith("video/") ? "linked.mp4" : "linked-image";
+    await scoreFile(new File([blob], name, { type: blob.type }));
+  } catch (err) { errorBox.textContent = "Cannot load the linked picture: " + (err.message || err); }
 });
 
 document.getElementById("camera").addEventListener("click", async () => {

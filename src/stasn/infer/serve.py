@@ -7,6 +7,8 @@ Endpoints:
   usable face is a 200 whose ``status`` says so (``no_face`` / ``face_too_small``).
 * ``GET /healthz`` — ``{"status": "ok", "model": {...}, "queue": {...}}``; answered on the event loop, never behind
   the model, so it answers during any burst.
+* ``GET /`` — a self-contained page to try the model in a browser (:mod:`stasn.infer.page`): an image, a video or a
+  few webcam frames, with the score, the decision, the face box and the RAM regions drawn, and the time taken.
 
 Admission (:class:`ServeLimits`), in the order a request meets it:
 
@@ -51,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -59,6 +61,7 @@ from stasn import __version__
 from stasn.errors import DataError, LimitError
 from stasn.infer.detector import Detector
 from stasn.infer.inputs import UPLOAD_FORMATS, MediaType, decode_image, open_video_checked, sniff_media
+from stasn.infer.page import PAGE_HTML
 from stasn.infer.result import STATUS_UNREADABLE, Prediction
 
 __all__ = ["ServeLimits", "create_app", "make_server", "serve"]
@@ -296,6 +299,10 @@ def create_app(detector: Detector, limits: ServeLimits | None = None) -> FastAPI
 
     def busy(what: str) -> HTTPException:
         return HTTPException(503, f"server busy ({what}); retry later", headers={"Retry-After": RETRY_AFTER})
+
+    @app.get("/", response_class=HTMLResponse)
+    async def page() -> HTMLResponse:  # one static document: no external assets, works offline
+        return HTMLResponse(PAGE_HTML, headers={"Cache-Control": "no-store"})
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:  # async: answered on the event loop, never queued behind a thread pool
