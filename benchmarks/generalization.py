@@ -281,12 +281,15 @@ def with_synth(assignment: dict[str, str], sources: dict[str, str], data: str, l
 
 
 # --- training and scoring -------------------------------------------------------------------------------------------
-def model_overrides(model: str, epochs: int) -> tuple[dict, list[dict]]:
-    """Model keys and training stages of an ablation variant (all on configs/lite.yaml)."""
+def model_overrides(model: str, epochs: int, schedule: str = "staged") -> tuple[dict, list[dict]]:
+    """Model keys and training stages of an ablation variant (all on configs/lite.yaml). ``schedule``: ``staged``
+    (STASN: TASM, then SASM, then joint, a third of the epochs each) or ``joint`` (everything from the start)."""
     if model == "frame":
         return {"num_frames": 1, "fusion_weight": 1.0}, [{"stage": "tasm", "epochs": epochs}]
     if model == "tasm":
         return {"fusion_weight": 1.0}, [{"stage": "tasm", "epochs": epochs}]
+    if schedule == "joint":
+        return {}, [{"stage": "joint", "epochs": epochs}]
     first = max(1, epochs // 3)
     return {}, [
         {"stage": "tasm", "epochs": first},
@@ -295,7 +298,9 @@ def model_overrides(model: str, epochs: int) -> tuple[dict, list[dict]]:
     ]
 
 
-def train_run(name: str, cache: Path, model: str, seed: int, epochs: int, overrides: list[str]) -> Path:
+def train_run(
+    name: str, cache: Path, model: str, seed: int, epochs: int, overrides: list[str], schedule: str = "staged"
+) -> Path:
     """Train (or reuse) one run on ``configs/lite.yaml`` + ``overrides`` (``key=value``); returns its best checkpoint
     (lowest dev ACER)."""
     from stasn.train.config import load_experiment
@@ -304,7 +309,7 @@ def train_run(name: str, cache: Path, model: str, seed: int, epochs: int, overri
     best = OUT / "runs" / name / "checkpoints" / "best.ckpt"
     if best.is_file() and (OUT / "runs" / name / ".done").is_file():
         return best
-    model_keys, stages = model_overrides(model, epochs)
+    model_keys, stages = model_overrides(model, epochs, schedule)
     config = load_experiment(
         [ROOT / "configs" / "_base.yaml", ROOT / "configs" / "lite.yaml"],
         base=None,
@@ -444,7 +449,13 @@ SPLITS = {
 
 
 def run_protocol(
-    protocol: str, models: list[str], datas: list[str], seeds: int, epochs: int, overrides: list[str]
+    protocol: str,
+    models: list[str],
+    datas: list[str],
+    seeds: int,
+    epochs: int,
+    overrides: list[str],
+    schedule: str = "staged",
 ) -> dict:
     pools, meta = prepare_pools()
     synth = synth_pool(pools) if any(d != "real" for d in datas) else None
@@ -462,8 +473,17 @@ def run_protocol(
     for pool in gain_pools:
         peer["face-gain"].update(peer_scores(pool))
     live = {v for v, (y, _) in labels.items() if y == 0}
-    tag = "".join(f"-{o.split('.')[-1]}" for o in overrides).replace("=", "")
-    results = {"protocol": protocol, "epochs": epochs, "overrides": overrides, "splits": {}, "runs": []}
+    tag = ("-joint" if schedule == "joint" else "") + "".join(f"-{o.split('.')[-1]}" for o in overrides).replace(
+        "=", ""
+    )
+    results = {
+        "protocol": protocol,
+        "epochs": epochs,
+        "schedule": schedule,
+        "overrides": overrides,
+        "splits": {},
+        "runs": [],
+    }
     for split_name, assignment in SPLITS[protocol](meta):
         test_ids = [v for v, s in assignment.items() if s == "test" and v in labels]
         dev_ids = [v for v, s in assignment.items() if s == "dev" and v in labels]
@@ -485,7 +505,7 @@ def run_protocol(
                 for seed in range(seeds):
                     name = f"{protocol}-{split_name}-{data}-{model}-e{epochs}{tag}-s{seed}"
                     start = time.perf_counter()
-                    checkpoint = train_run(name, cache, model, seed, epochs, overrides)
+                    checkpoint = train_run(name, cache, model, seed, epochs, overrides, schedule)
                     dev = model_scores(checkpoint, cache, "dev")
                     run = {"split": split_name, "data": data, "model": model, "seed": seed, "name": name}
                     for ph, where in (("plain", cache), ("face-gain", gain_cache)):
@@ -511,9 +531,9 @@ def _mean_std(values: list[float], digits: int = 3, unit: str = "") -> str:
 
 def summarize(results: dict) -> str:
     """Markdown: per (data, model) the mean over splits of AUC and ACER, mean ± std over seeds; the peer's rows."""
-    recipe = " ".join(results["overrides"]) or "configs/lite.yaml"
+    recipe = " ".join(["configs/lite.yaml", *results["overrides"]])
     lines = [
-        f"### {results['protocol']} (epochs {results['epochs']}; {recipe})",
+        f"### {results['protocol']} ({results['epochs']} epochs, {results.get('schedule', 'staged')}; {recipe})",
         "",
         "| model | data | seeds | AUC | AUC face-gain | ACER @ dev thr. | ACER face-gain |",
         "|---|---|---|---|---|---|---|",
@@ -578,7 +598,8 @@ def per_project_table(results: dict) -> str:
 def _write(protocol: str, results: dict) -> None:
     folder = OUT / "results"
     folder.mkdir(parents=True, exist_ok=True)
-    stem = f"{protocol}-e{results['epochs']}" + "".join(f"-{o}" for o in results["overrides"])
+    schedule = "-joint" if results.get("schedule") == "joint" else ""
+    stem = f"{protocol}-e{results['epochs']}{schedule}" + "".join(f"-{o}" for o in results["overrides"])
     (folder / f"{stem}.json").write_text(json.dumps(results, indent=1))
     (folder / f"{stem}.md").write_text(summarize(results) + "\n\n" + per_project_table(results) + "\n")
 
@@ -591,13 +612,16 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides (recipe ablations)")
+    parser.add_argument(
+        "--schedule", default="staged", choices=["staged", "joint"], help="STASN: staged TASM/SASM/joint or joint only"
+    )
     args = parser.parse_args()
     if not (SHARED / "nuaa-raw-train").is_dir():
         raise SystemExit(f"{SHARED}: not found; this benchmark needs ../shared beside the checkout")
     OUT.mkdir(parents=True, exist_ok=True)
     for protocol in args.protocol:
         datas = args.data if protocol != "nuaa-sessions" else [d for d in args.data if d != "synth"] or ["real"]
-        results = run_protocol(protocol, args.models, datas, args.seeds, args.epochs, args.set)
+        results = run_protocol(protocol, args.models, datas, args.seeds, args.epochs, args.set, args.schedule)
         print("\n" + summarize(results) + "\n")
 
 

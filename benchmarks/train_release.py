@@ -4,9 +4,11 @@ Data (``../shared/data``, the same pools and boxes as ``benchmarks/generalizatio
 capture), ``replay-crops-train`` + ``replay-crops-dev`` (16 projects; ``nonface_crop`` rows out), ``live-faces``, and
 one synthesized replay per live item (one replay and one print per NUAA live capture). A small dev split, disjoint by
 project and subject, fixes the threshold: 2 replay projects, 1 live-faces project and 2 NUAA subjects are held out
-of training. The recipe is ``configs/lite.yaml`` (EfficientNet-Lite0 from ImageNet weights) with ``--epochs``.
+of training. The recipe is ``configs/lite.yaml`` (EfficientNet-Lite0 from ImageNet weights) with ``--epochs`` of
+``--schedule`` (``joint``: TASM, RAM and SASM trained together from the start, which a 2-core machine affords).
 
-    python benchmarks/train_release.py [--epochs 3] [--seed 0] [--out src/stasn/weights/stasn_lite0.json]
+    python benchmarks/train_release.py [--epochs 2] [--schedule joint] [--seed 0]
+        [--out src/stasn/weights/stasn_lite0.json]
 
 Writes the release (weights as float16 safetensors + JSON card with config, crop sizes, dev threshold, training data
 summary and SHA-256) after checking that float16 storage moves scores by less than 1e-3. Re-running gives the same
@@ -47,7 +49,8 @@ def release_assignment(meta: dict[str, dict]) -> dict[str, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--schedule", default="joint", choices=["staged", "joint"], help="see generalization.py")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides")
@@ -66,8 +69,8 @@ def main() -> None:
     live = {r.video_id for p in (pools["images"], pools["nuaa"]) for r in read_manifest(p) if r.label == 0}
     assignment = g.with_synth(release_assignment(meta), sources, "real+synth", live)
     cache = g.run_cache(f"release-s{args.seed}", assignment, [pools["images"], pools["nuaa"], synth])
-    name = f"release-e{args.epochs}-s{args.seed}" + "".join(f"-{o}" for o in args.set)
-    checkpoint = g.train_run(name, cache, "stasn", args.seed, args.epochs, args.set)
+    name = f"release-e{args.epochs}-{args.schedule}-s{args.seed}" + "".join(f"-{o}" for o in args.set)
+    checkpoint = g.train_run(name, cache, "stasn", args.seed, args.epochs, args.set, args.schedule)
     loaded = load_checkpoint(checkpoint)
 
     rows = {r.video_id: r for r in read_manifest(cache)}
@@ -79,6 +82,7 @@ def main() -> None:
     training = {
         "recipe": "configs/lite.yaml" + "".join(f" {o}" for o in args.set),
         "epochs": args.epochs,
+        "schedule": args.schedule,
         "seed": args.seed,
         "command": "python benchmarks/train_release.py " + " ".join(sys.argv[1:]),
         "items_by_split_source_class": dict(sorted(counts.items())),
