@@ -11,6 +11,8 @@ Rows per config and backend (random weights: timing does not depend on them):
 * ``e2e ms/image``   a 640x480 image end to end: decode, face detection, crop (+ JPEG round trip), model;
 * ``video s``        a generated 10 s, 30 fps, 640x480 video end to end with the default sampling (10 frames, 2 clips).
 
+``--configs release`` adds the model shipped in ``stasn/weights`` (its trained weights, as ``stasn predict`` loads it).
+
 The peer rows: model only (both models, batch 1 each, their 80x80 inputs) and end to end (the same YuNet detection,
 its two crops, both models). Faces come from ``../shared/data/nuaa-raw-train`` with YuNet when ``../shared`` is there,
 else synthetic frames with the ``whole`` detector (and no peer row).
@@ -103,8 +105,16 @@ def _bench_config(name: str, args, folder: Path, frame: np.ndarray, detector: st
     from stasn.infer.detector import Detector
     from stasn.infer.export import export_onnx
 
-    ckpt, gflops = _checkpoint(folder, name)
-    report = export_onnx(ckpt, folder / f"{name}.onnx")
+    if name == "release":  # the model shipped in stasn/weights, as `stasn predict` loads it
+        from stasn.infer.release import DEFAULT_RELEASE, load_release
+        from stasn.model.summary import summarize_model
+
+        ckpt, loaded = DEFAULT_RELEASE, load_release(DEFAULT_RELEASE)
+        gflops = summarize_model(loaded.config, loaded.model).gflops_per_image
+        report = export_onnx(loaded, folder / "release.onnx")
+    else:
+        ckpt, gflops = _checkpoint(folder, name)
+        report = export_onnx(ckpt, folder / f"{name}.onnx")
     print(
         f"[{name}] exported in {report.seconds:.0f} s, {report.size_bytes / 2**20:.0f} MiB; "
         f"parity: {report.parity.describe()}",
@@ -189,7 +199,7 @@ def _bench_peer(frame: np.ndarray, detector_spec: str, args) -> tuple[list, tupl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=[*CONFIGS, "release"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--iters", type=int, default=20)
     parser.add_argument("--batch", type=int, default=8)
