@@ -20,6 +20,7 @@ from stasn.model.backbones import BACKBONE_CHANNELS
 from stasn.model.config import BACKBONES
 from stasn.model.imagenet import build_imagenet_classifier, imagenet_weights_path, map_efficientnet_pytorch_names
 from stasn.model.weights import read_state_dict
+from tiny import TINY_MODEL
 
 skimage_data = pytest.importorskip("skimage.data")
 
@@ -123,16 +124,7 @@ def test_k_is_checked_against_the_lite_feature_map():
 
 
 def test_pretrained_stasn_has_imagenet_weights_in_both_modules():
-    config = STASNConfig(
-        backbone="efficientnet_lite0",
-        pretrained="imagenet",
-        num_frames=2,
-        input_size=64,
-        highres_size=128,
-        num_regions=2,
-        region_size=32,
-        region_output_size=32,
-    )
+    config = STASNConfig(**{**TINY_MODEL, "backbone": "efficientnet_lite0", "pretrained": "imagenet"})
     model = STASN.from_config(config)
     reference = build_backbone("efficientnet_lite0", pretrained="imagenet").state_dict()
     for module in (model.tasm.backbone, model.sasm.backbone):
