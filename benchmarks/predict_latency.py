@@ -124,7 +124,7 @@ def _bench_config(name: str, args, folder: Path, frame: np.ndarray, detector: st
     for backend, path in (("torch", ckpt), ("onnx", report.path)):
         load = dict(backend=backend, device="cpu", detector=detector, threads=args.threads)
         det = Detector.from_checkpoint(path, **load)
-        row = [f"{name} ({det.config.backbone})", backend, f"{gflops:.2f}", *_bench_detector(det, frame, args)]
+        row = [f"{name} ({det.config.backbone})", backend, f"{gflops:.2f}", *_bench_detector(det, frame, args, name)]
         if video is not None:
             row.append(_time_video(det, video))
             if args.video_all:
@@ -134,7 +134,7 @@ def _bench_config(name: str, args, folder: Path, frame: np.ndarray, detector: st
     return rows
 
 
-def _bench_detector(det, frame: np.ndarray, args) -> list[str]:
+def _bench_detector(det, frame: np.ndarray, args, name: str) -> list[str]:
     """Model-only latency of a still image (each frame once, and naive), throughput, end-to-end image latency."""
     c = det.config
     t = c.num_frames
@@ -148,7 +148,7 @@ def _bench_detector(det, frame: np.ndarray, args) -> list[str]:
     per_face_naive = _timeit(lambda: det.backend(*naive), max(3, args.iters // 4))
     per_batch = _timeit(lambda: det.backend(one, one_hr, stills), max(2, args.iters // 4))
     e2e = _timeit(lambda: det.predict_image(frame), args.iters)
-    MODEL_MS[(c.backbone, det.backend.name)] = per_face
+    MODEL_MS[(f"{name} ({c.backbone})", det.backend.name)] = per_face
     return [
         f"{1000 * per_face[0]:.2f} / {1000 * per_face[1]:.2f}",
         f"{1000 * per_face_naive[0]:.1f} / {1000 * per_face_naive[1]:.1f}",
@@ -157,7 +157,7 @@ def _bench_detector(det, frame: np.ndarray, args) -> list[str]:
     ]
 
 
-MODEL_MS: dict[tuple[str, str], tuple[float, float]] = {}  # (backbone, backend) -> model seconds per still face
+MODEL_MS: dict[tuple[str, str], tuple[float, float]] = {}  # (config, backend) -> model seconds per still face
 
 
 def _time_video(det, video: Path) -> str:
@@ -240,8 +240,8 @@ def main() -> None:
         print("  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True)))
     if peer_ms is not None:
         print("\nratio model ms per still face, STASN / peer pair (best, median; target for lite <= 2, goal <= 1):")
-        for (backbone, backend), ms in MODEL_MS.items():
-            print(f"  {backbone:20s} {backend:6s} {ms[0] / peer_ms[0]:6.2f}  {ms[1] / peer_ms[1]:6.2f}")
+        for (config, backend), ms in MODEL_MS.items():
+            print(f"  {config:30s} {backend:6s} {ms[0] / peer_ms[0]:6.2f}  {ms[1] / peer_ms[1]:6.2f}")
 
 
 if __name__ == "__main__":
