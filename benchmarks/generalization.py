@@ -408,7 +408,9 @@ def project_folds(meta: dict[str, dict], k: int = 4) -> list[list[str]]:
     return folds
 
 
-def _splits_leave_projects_out(meta: dict[str, dict]) -> list[tuple[str, dict[str, str]]]:
+def _splits_leave_projects_out(meta: dict[str, dict], with_nuaa: bool = False) -> list[tuple[str, dict[str, str]]]:
+    """Each fold of replay projects held out once; the other projects (2 of them as dev) + live-faces (+ NUAA with
+    ``with_nuaa``: its 1771 frames would double a fold's training time, and its attacks are prints) train."""
     out = []
     for i, held_out in enumerate(project_folds(meta)):
         training = [p for p in replay_projects(meta) if p not in held_out]
@@ -419,8 +421,8 @@ def _splits_leave_projects_out(meta: dict[str, dict]) -> list[tuple[str, dict[st
                 assignment[v] = "test"
             elif m["project"] in dev:
                 assignment[v] = "dev"
-            else:
-                assignment[v] = "train"  # other replay projects, NUAA, live-faces
+            elif m["source"] != "nuaa" or with_nuaa:
+                assignment[v] = "train"  # other replay projects, live-faces (, NUAA)
         out.append((f"fold{i}", assignment))
     return out
 
@@ -456,6 +458,7 @@ def run_protocol(
     epochs: int,
     overrides: list[str],
     schedule: str = "staged",
+    with_nuaa: bool = False,
 ) -> dict:
     pools, meta = prepare_pools()
     synth = synth_pool(pools) if any(d != "real" for d in datas) else None
@@ -473,18 +476,20 @@ def run_protocol(
     for pool in gain_pools:
         peer["face-gain"].update(peer_scores(pool))
     live = {v for v, (y, _) in labels.items() if y == 0}
-    tag = ("-joint" if schedule == "joint" else "") + "".join(f"-{o.split('.')[-1]}" for o in overrides).replace(
-        "=", ""
-    )
+    tag = "-joint" if schedule == "joint" else ""
+    tag += "-nuaa" if with_nuaa and protocol == "leave-projects-out" else ""
+    tag = tag + "".join(f"-{o.split('.')[-1]}" for o in overrides).replace("=", "")
     results = {
         "protocol": protocol,
         "epochs": epochs,
         "schedule": schedule,
         "overrides": overrides,
+        "with_nuaa": with_nuaa,
         "splits": {},
         "runs": [],
     }
-    for split_name, assignment in SPLITS[protocol](meta):
+    splits = SPLITS[protocol](meta, with_nuaa) if protocol == "leave-projects-out" else SPLITS[protocol](meta)
+    for split_name, assignment in splits:
         test_ids = [v for v, s in assignment.items() if s == "test" and v in labels]
         dev_ids = [v for v, s in assignment.items() if s == "dev" and v in labels]
         results["splits"][split_name] = {
@@ -599,6 +604,7 @@ def _write(protocol: str, results: dict) -> None:
     folder = OUT / "results"
     folder.mkdir(parents=True, exist_ok=True)
     schedule = "-joint" if results.get("schedule") == "joint" else ""
+    schedule += "-nuaa" if results.get("with_nuaa") and protocol == "leave-projects-out" else ""
     stem = f"{protocol}-e{results['epochs']}{schedule}" + "".join(f"-{o}" for o in results["overrides"])
     (folder / f"{stem}.json").write_text(json.dumps(results, indent=1))
     (folder / f"{stem}.md").write_text(summarize(results) + "\n\n" + per_project_table(results) + "\n")
@@ -615,13 +621,18 @@ def main() -> None:
     parser.add_argument(
         "--schedule", default="staged", choices=["staged", "joint"], help="STASN: staged TASM/SASM/joint or joint only"
     )
+    parser.add_argument(
+        "--with-nuaa", action="store_true", help="leave-projects-out: train on NUAA too (about twice the time)"
+    )
     args = parser.parse_args()
     if not (SHARED / "nuaa-raw-train").is_dir():
         raise SystemExit(f"{SHARED}: not found; this benchmark needs ../shared beside the checkout")
     OUT.mkdir(parents=True, exist_ok=True)
     for protocol in args.protocol:
         datas = args.data if protocol != "nuaa-sessions" else [d for d in args.data if d != "synth"] or ["real"]
-        results = run_protocol(protocol, args.models, datas, args.seeds, args.epochs, args.set, args.schedule)
+        results = run_protocol(
+            protocol, args.models, datas, args.seeds, args.epochs, args.set, args.schedule, args.with_nuaa
+        )
         print("\n" + summarize(results) + "\n")
 
 
