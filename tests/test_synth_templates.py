@@ -1,5 +1,5 @@
 """Device templates: the marker board, screen quads found in a drawn device video (checked against its exact corners),
-masks without the thumb, temporal smoothing, bad input."""
+masks without the thumb, temporal smoothing, bad input, and template-mode synthesis into the extracted templates."""
 
 from __future__ import annotations
 
@@ -12,8 +12,11 @@ import pytest
 
 from stasn.data.testing import write_video
 from stasn.errors import DataError
+from stasn.synth import ReplayParams, ReplaySynthesizer
 from stasn.synth.device_video import render_device_video
 from stasn.synth.markers import BoardLayout, board_layout, parse_screen_size, read_boards, write_board
+from stasn.synth.procedural import draw_face, face_clip
+from stasn.synth.template_replay import TemplateReplay, TemplateReplayParams
 from stasn.synth.templates import (
     TEMPLATES_JSON,
     BoardFinder,
@@ -144,6 +147,73 @@ def test_extract_bad_input_names_the_file_and_writes_nothing(tmp_path: Path, dev
     (tmp_path / TEMPLATES_JSON).write_text('{"version": 1, "clips": {}}')
     with pytest.raises(DataError, match="lists no template frame"):
         TemplateSet(tmp_path)
+
+
+# ------------------------------------------------------------------------------------------------ template mode
+def _outside(mask: np.ndarray) -> np.ndarray:
+    """Pixels two or more output pixels away from any composited pixel."""
+    return cv2.dilate((mask > 0).astype(np.uint8), np.ones((5, 5), np.uint8)) == 0
+
+
+def test_template_mode_puts_the_face_inside_the_screen_and_keeps_the_rest(device: dict) -> None:
+    synth = TemplateReplay(device["root"])
+    templates = TemplateSet(device["root"])
+    video = device["video"]
+    face = draw_face(256, seed=3)
+    rng = np.random.default_rng(5)
+    overlaps = []
+    for _ in range(12):
+        params = synth.sample_params(rng)
+        result = synth.render(face, params)
+        frame = templates.frame(params.template, params.start)
+        # The truth: the drawn video's exact screen (minus the thumb), mapped into the output crop like the quad.
+        to_out = cv2.getPerspectiveTransform(frame.quad.astype(np.float32), result.screens[0].astype(np.float32))
+        truth_full = quad_coverage(video.quads[frame.index], (1280, 720)) * (1 - video.occluders[frame.index] / 255)
+        truth = cv2.warpPerspective(truth_full, to_out, (256, 256), flags=cv2.INTER_AREA) > 0.5
+        found = result.masks[0] > 0.5
+        overlaps.append((found & truth).sum() / max((found | truth).sum(), 1))
+        # The displayed face box lies inside the screen quad.
+        screen = result.screens[0].astype(np.float32)
+        assert all(cv2.pointPolygonTest(screen, tuple(map(float, c)), True) >= -0.5 for c in result.faces[0])
+        # Outside the screen every pixel is the template's.
+        outside = _outside(result.masks[0])
+        assert outside.any() or result.masks[0].min() > 0
+        np.testing.assert_array_equal(result.frames[0][outside], result.background[0][outside])
+        # ... and the background is the template frame itself, cropped.
+        crop = cv2.warpPerspective(frame.image, to_out, (256, 256), flags=cv2.INTER_AREA)
+        assert np.abs(crop.astype(int) - result.background[0]).mean() < 4
+    assert min(overlaps) >= 0.95, np.round(overlaps, 3)
+
+
+def test_template_mode_is_seed_deterministic_and_recorded(device: dict) -> None:
+    synth = TemplateReplay(device["root"])
+    clip = face_clip(3, 96, seed=1)
+    p1, p2 = synth.sample_params(np.random.default_rng(9)), synth.sample_params(np.random.default_rng(9))
+    assert p1 == p2
+    again = TemplateReplayParams.from_dict(json.loads(json.dumps(p1.to_dict())))
+    assert again == p1
+    out = synth.apply(clip, p1)
+    assert out.shape == clip.shape and out.dtype == np.uint8
+    np.testing.assert_array_equal(out, TemplateReplay(device["root"]).apply(clip, again))
+    assert synth.sample_params(np.random.default_rng(10)) != p1
+
+
+def test_replay_synthesizer_mixes_template_and_procedural_screens(device: dict) -> None:
+    rng = np.random.default_rng(0)
+    mixed = ReplaySynthesizer(templates=device["root"], template_ratio=0.5)
+    kinds = [type(mixed.sample_params(rng)).__name__ for _ in range(40)]
+    assert 8 < kinds.count("TemplateReplayParams") < 32 and "ReplayParams" in kinds
+    only = ReplaySynthesizer(templates=device["root"], template_ratio=1.0)
+    params = only.sample_params(rng)
+    assert isinstance(params, TemplateReplayParams) and params.device == "template-phone"
+    face = draw_face(64, seed=2)
+    assert only.apply(face, params).shape == face.shape
+    with pytest.raises(ValueError, match="needs a ReplaySynthesizer made with templates"):
+        ReplaySynthesizer().apply(face, params)
+    with pytest.raises(ValueError, match="template_ratio"):
+        ReplaySynthesizer(template_ratio=1.5)
+    none = ReplaySynthesizer(templates=device["root"], template_ratio=0.0)
+    assert all(isinstance(none.sample_params(rng), ReplayParams) for _ in range(10))
 
 
 @pytest.mark.slow

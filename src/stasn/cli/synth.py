@@ -32,6 +32,12 @@ def synth(
     preview: Annotated[
         Path | None, typer.Option(dir_okay=False, help="Write a PNG contact sheet of live inputs and attacks.")
     ] = None,
+    templates: Annotated[
+        Path | None, typer.Option(file_okay=False, help="Real device templates (stasn templates extract); replay.")
+    ] = None,
+    template_ratio: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of replays composited into --templates.")
+    ] = 0.5,
 ) -> None:
     """Make synthesized attacks (label 1, replay-synth / print-synth) from every live video and add them to a cache.
 
@@ -43,7 +49,7 @@ def synth(
     with user_errors(), _progress() as advance:
         summary = synthesize_cache(
             live, out, kind=kind.value, per_live=per_live, seed=seed, workers=workers or os.cpu_count() or 1,
-            preview=preview, progress=advance,
+            preview=preview, progress=advance, templates=templates, template_ratio=template_ratio,
         )  # fmt: skip
     console = Console()
     console.print(

@@ -50,8 +50,8 @@ from stasn.errors import DataError
 from stasn.fileio import write_bytes_atomic
 from stasn.labels import LIVE, SPOOF
 from stasn.pools import process_pool
-from stasn.synth.printing import PrintSynthesizer
-from stasn.synth.replay import ReplaySynthesizer
+from stasn.synth.printing import PrintParams, PrintSynthesizer
+from stasn.synth.replay import ReplayParams, ReplaySynthesizer
 
 __all__ = ["SynthSummary", "LiveVideo", "find_live_videos", "synthesize_cache", "IMAGE_SUFFIXES"]
 
@@ -184,6 +184,8 @@ class _Job:
     seed: int
     out: Path
     info: CacheInfo
+    templates: str | None = None  # replay only: real device templates (template mode)
+    template_ratio: float = 0.5
 
 
 def _seed_sequence(seed: int, kind: str, video_id: str, number: int) -> np.random.SeedSequence:
@@ -206,7 +208,10 @@ def _write_jpeg(path: Path, rgb: np.ndarray, quality: int) -> None:
 
 def _make_attack(job: _Job) -> list[ManifestRow]:
     """Synthesize one attack video, write its crops, return its manifest rows."""
-    synth = _SYNTHESIZERS[job.kind]()
+    if job.templates is not None:
+        synth = ReplaySynthesizer(templates=job.templates, template_ratio=job.template_ratio)
+    else:
+        synth = _SYNTHESIZERS[job.kind]()
     rng = np.random.default_rng(_seed_sequence(job.seed, job.kind, job.video.video_id, job.number))
     params = synth.sample_params(rng)
     clip = _load_clip(job.video, job.info.highres_size)
@@ -214,6 +219,8 @@ def _make_attack(job: _Job) -> list[ManifestRow]:
     video_id = attack_video_id(job.kind, job.video.video_id, job.number)
     key = video_key(video_id)
     record = {"kind": job.kind, "seed": job.seed, "number": job.number, "params": params.to_dict()}
+    if not isinstance(params, (ReplayParams, PrintParams)):  # template mode: TemplateReplayParams.from_dict remakes it
+        record.update(mode="template", templates=job.templates)
     device = params.device if job.kind == "replay" else params.paper
     rows = []
     for t, frame_index in enumerate(job.video.frame_indices):
@@ -283,6 +290,8 @@ def synthesize_cache(
     workers: int = 1,
     preview: str | Path | None = None,
     progress: Callable[[int, int], None] | None = None,
+    templates: str | Path | None = None,
+    template_ratio: float = 0.5,
 ) -> SynthSummary:
     """Synthesize ``per_live`` attacks of ``kind`` from every live video of ``live`` into the cache ``out``.
 
@@ -295,6 +304,9 @@ def synthesize_cache(
         workers: processes (1 = in this process).
         preview: write a contact sheet (PNG) of live inputs beside their attacks here.
         progress: called as ``progress(done, total)`` after each attack video.
+        templates: replay only: a folder of real device templates (``stasn templates extract``); a share
+            ``template_ratio`` of the attacks is composited into them (``extra["synth"]["mode"] == "template"``).
+        template_ratio: share of template-mode attacks when ``templates`` is given.
 
     Returns:
         :class:`SynthSummary`.
@@ -303,6 +315,12 @@ def synthesize_cache(
         raise ValueError(f"Unknown attack kind {kind!r}. Valid values are {{{', '.join(_SYNTHESIZERS)}}}.")
     if per_live < 1:
         raise ValueError(f"per_live must be >= 1, got {per_live}")
+    template_root = None
+    if templates is not None:
+        if kind != "replay":
+            raise ValueError(f"templates are screens: they make replay attacks, not {kind!r}")
+        ReplaySynthesizer(templates=templates, template_ratio=template_ratio)  # fails now on a bad folder or ratio
+        template_root = str(Path(templates).resolve())
     start = time.perf_counter()
     out = Path(out)
     videos, source_info = find_live_videos(live)
@@ -312,7 +330,7 @@ def synthesize_cache(
     else:
         info = read_cache_info(out) if (out / CACHE_INFO_NAME).is_file() else CacheInfo()
         write_cache_info(out, info)
-    jobs = [_Job(v, n, kind, seed, out, info) for v in videos for n in range(per_live)]
+    jobs = [_Job(v, n, kind, seed, out, info, template_root, template_ratio) for v in videos for n in range(per_live)]
     log.info("synthesizing %d %s attack videos from %d live videos into %s", len(jobs), kind, len(videos), out)
     new_rows: list[ManifestRow] = []
     for done, rows in enumerate(_run(jobs, workers), start=1):

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import NamedTuple
 
 import cv2
@@ -263,6 +264,12 @@ class FrameGeometry(NamedTuple):
 class ReplaySynthesizer:
     """Turn live face images or clips into synthesized screen-replay attacks.
 
+    Args:
+        ranges: parameter ranges (default :class:`ReplayRanges`).
+        templates: a folder of real device templates (``stasn templates extract``); a share ``template_ratio`` of
+            the attacks is then composited into them (:mod:`stasn.synth.template_replay`), the rest is procedural.
+        template_ratio: share of template-mode attacks when ``templates`` is given.
+
     Example::
 
         synth = ReplaySynthesizer()
@@ -273,15 +280,28 @@ class ReplaySynthesizer:
     kind = "replay"
     attack_type = AttackType.REPLAY_SYNTH.value
 
-    def __init__(self, ranges: ReplayRanges | None = None) -> None:
+    def __init__(
+        self, ranges: ReplayRanges | None = None, *, templates: str | Path | None = None, template_ratio: float = 0.5
+    ) -> None:
         self.ranges = ranges if ranges is not None else ReplayRanges()
+        check_probability(type(self).__name__, "template_ratio", template_ratio)
+        self.template_ratio = float(template_ratio)
+        self.templates = None
+        if templates is not None:
+            from stasn.synth.template_replay import TemplateReplay  # reads the template index
+
+            self.templates = TemplateReplay(templates, self.ranges)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(devices={self.ranges.devices})"
+        mode = f", templates={self.templates!r}, template_ratio={self.template_ratio}" if self.templates else ""
+        return f"{type(self).__name__}(devices={self.ranges.devices}{mode})"
 
     # ------------------------------------------------------------------------------------------------ sampling
     def sample_params(self, rng: np.random.Generator) -> ReplayParams:
-        """Draw one replay's parameters (deterministic for a seeded generator)."""
+        """Draw one replay's parameters (deterministic for a seeded generator); with templates, a share
+        ``template_ratio`` are :class:`~stasn.synth.template_replay.TemplateReplayParams`."""
+        if self.templates is not None and chance(rng, self.template_ratio):
+            return self.templates.sample_params(rng)  # type: ignore[return-value]
         r = self.ranges
         device = DEVICES[pick(rng, r.devices)]
         short = uniform(rng, device.short_side_mm)
@@ -376,6 +396,10 @@ class ReplaySynthesizer:
     # ------------------------------------------------------------------------------------------------- render
     def apply(self, image: np.ndarray, params: ReplayParams) -> np.ndarray:
         """Render the replay attack of ``image`` (``[H, W, 3]`` or ``[T, H, W, 3]`` uint8 RGB); same shape out."""
+        if not isinstance(params, ReplayParams):  # template mode
+            if self.templates is None:
+                raise ValueError(f"{type(params).__name__} needs a ReplaySynthesizer made with templates=...")
+            return self.templates.apply(image, params)
         clip, single = as_clip(image)
         num_frames, height, width = clip.shape[:3]
         p, cap = params, params.capture

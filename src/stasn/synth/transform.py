@@ -25,6 +25,7 @@ class SynthesizeAttack:
         kinds: which attacks to make, among ``"replay"`` and ``"print"``.
         weights: relative frequency of each kind (same length as ``kinds``); ``None`` = equal.
         replay_ranges, print_ranges: parameter ranges (defaults: :class:`ReplayRanges`, :class:`PrintRanges`).
+        templates, template_ratio: real device templates for a share of the replays (see :class:`ReplaySynthesizer`).
 
     The call takes ``np.ndarray[T, H, W, 3]`` uint8 RGB (the clip's high-res frames) and an explicit generator, and
     returns frames of the same shape, ``"replay-synth"`` or ``"print-synth"``, and a JSON-safe ``dict``
@@ -44,6 +45,8 @@ class SynthesizeAttack:
         *,
         replay_ranges: ReplayRanges | None = None,
         print_ranges: PrintRanges | None = None,
+        templates: str | None = None,
+        template_ratio: float = 0.5,
     ) -> None:
         kinds = tuple(kinds)
         if not kinds:
@@ -63,7 +66,7 @@ class SynthesizeAttack:
         self.kinds = kinds
         self.probabilities = np.asarray(weights) / sum(weights)
         self.synthesizers = {
-            "replay": ReplaySynthesizer(replay_ranges),
+            "replay": ReplaySynthesizer(replay_ranges, templates=templates, template_ratio=template_ratio),
             "print": PrintSynthesizer(print_ranges),
         }
 

@@ -67,6 +67,8 @@ class SynthConfig:
     kinds: list[str] = field(default_factory=lambda: ["replay", "print"])
     weights: list[float] | None = None  # relative frequency of each kind; None = equal
     live_camera: float = 0.0  # share of live training clips re-filmed by a random camera (stasn.synth.camera); ours
+    templates: str | None = None  # real device templates (stasn templates extract) for a share of the replays
+    template_ratio: float = 0.5  # share of synthesized replays composited into `templates`; ours
 
 
 @dataclass
@@ -163,6 +165,8 @@ class ExperimentConfig:
             raise ValueError(f"data.sample_by must be 'video' or 'frames', got {self.data.sample_by!r}")
         if not 0.0 <= self.synth.fraction <= 1.0:
             raise ValueError(f"synth.fraction must be in [0, 1], got {self.synth.fraction}")
+        if not 0.0 <= self.synth.template_ratio <= 1.0:
+            raise ValueError(f"synth.template_ratio must be in [0, 1], got {self.synth.template_ratio}")
         if not 0.0 <= self.synth.live_camera <= 1.0:
             raise ValueError(f"synth.live_camera must be in [0, 1], got {self.synth.live_camera}")
         for kind in self.synth.kinds:

@@ -149,7 +149,12 @@ def _datamodule(config: ExperimentConfig):
     if config.synth.fraction > 0:
         from stasn.synth import SynthesizeAttack
 
-        synth_transform = SynthesizeAttack(kinds=tuple(config.synth.kinds), weights=config.synth.weights)
+        synth_transform = SynthesizeAttack(
+            kinds=tuple(config.synth.kinds),
+            weights=config.synth.weights,
+            templates=config.synth.templates,
+            template_ratio=config.synth.template_ratio,
+        )
     if config.synth.live_camera > 0:
         from stasn.synth.camera import SimulateCamera
 
