@@ -227,3 +227,50 @@ def test_extract_quads_on_harder_videos(tmp_path: Path, seed: int) -> None:
     clip = TemplateSet(tmp_path).clip("hard")
     errors = np.array([np.abs(np.asarray(f["quad"]) - video.quads[f["index"]]).max() for f in clip.frames])
     assert (errors <= 1.0).sum() / summary.frames >= 0.95, (summary.dropped, errors.round(2))
+
+
+def test_cli_templates_extract_then_synth_with_templates(tmp_path: Path, device: dict) -> None:
+    from typer.testing import CliRunner
+
+    from stasn.cli.main import app
+    from stasn.data.manifest import read_manifest
+
+    runner = CliRunner()
+    root = tmp_path / "templates"
+    board = ["collect", "template", "--out", str(root), "--screen", "1080x2340", "--name", "phone", "--seconds", "0"]
+    assert runner.invoke(app, board).exit_code == 0
+    result = runner.invoke(app, ["templates", "extract", str(device["path"]), "--out", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "frames kept" in result.output and len(TemplateSet(root)) >= 19
+    faces = tmp_path / "faces"
+    faces.mkdir()
+    for k in range(2):
+        cv2.imwrite(str(faces / f"f{k}.png"), draw_face(96, seed=k)[..., ::-1])
+    cache = tmp_path / "cache"
+    args = ["synth", "--live", str(faces), "--out", str(cache), "--templates", str(root), "--template-ratio", "1"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = read_manifest(cache)
+    assert len(rows) == 2 and {r.device for r in rows} == {"synth-template-phone"}
+    record = rows[0].extra["synth"]
+    assert record["mode"] == "template" and TemplateReplayParams.from_dict(record["params"]).template == "phone_room1"
+    # Bad input: one line, exit 1.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = runner.invoke(app, ["templates", "extract", str(device["path"]), "--out", str(empty)])
+    assert (
+        result.exit_code == 1
+        and result.output.strip().count("\n") == 0
+        and "board.json: no boards here" in result.output
+    )
+    result = runner.invoke(
+        app, ["synth", "--live", str(faces), "--out", str(tmp_path / "c2"), "--templates", str(empty)]
+    )
+    assert (
+        result.exit_code == 1
+        and result.output.strip().count("\n") == 0
+        and "templates.json: no templates here" in result.output
+    )
+    assert not (tmp_path / "c2").exists()
+    result = runner.invoke(app, [*args[:-4], "--kind", "print", "--templates", str(root)])
+    assert result.exit_code == 1 and "they make replay attacks" in result.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from stasn import __version__
+from stasn.cli import collect as collect_cmds
 from stasn.cli import data as data_cmds
 from stasn.cli import demo as demo_cmds
 from stasn.cli import evaluate as evaluate_cmds
@@ -28,5 +29,5 @@ def version() -> None:
     typer.echo(__version__)
 
 
-for _group in (model_cmds, data_cmds, synth_cmds, evaluate_cmds, train_cmds, infer_cmds, demo_cmds):
+for _group in (model_cmds, data_cmds, collect_cmds, synth_cmds, evaluate_cmds, train_cmds, infer_cmds, demo_cmds):
     _group.register(app)
