@@ -274,3 +274,16 @@ def test_cli_templates_extract_then_synth_with_templates(tmp_path: Path, device:
     assert not (tmp_path / "c2").exists()
     result = runner.invoke(app, [*args[:-4], "--kind", "print", "--templates", str(root)])
     assert result.exit_code == 1 and "they make replay attacks" in result.output
+
+
+def test_config_synth_template_keys(tmp_path: Path, device: dict) -> None:
+    from stasn.synth import SynthesizeAttack
+    from stasn.train.config import load_experiment
+
+    config = load_experiment("configs/_base.yaml", [f"synth.templates={device['root']}", "synth.template_ratio=1.0"])
+    assert config.synth.templates == str(device["root"]) and config.synth.template_ratio == 1.0
+    with pytest.raises(ValueError, match=r"synth.template_ratio must be in \[0, 1\], got 1.5"):
+        load_experiment("configs/_base.yaml", ["synth.template_ratio=1.5"])
+    transform = SynthesizeAttack(kinds=("replay",), templates=config.synth.templates, template_ratio=1.0)
+    frames, attack_type, record = transform(face_clip(2, 64, seed=0), np.random.default_rng(0))
+    assert frames.shape == (2, 64, 64, 3) and attack_type == "replay-synth" and "template" in record["params"]

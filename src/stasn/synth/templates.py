@@ -246,20 +246,29 @@ class ScreenLight(NamedTuple):
     occluded: float  # share of the quad's area taken by occluders
 
 
+@functools.lru_cache(maxsize=16)
+def _board_level(layout: BoardLayout, level: int) -> np.ndarray:
+    """The board's image in linear light, shrunk by ``2 ** level`` (area-averaged): float32 ``[h, w, 3]``."""
+    image = _LINEAR[layout.image()]
+    if level > 0:
+        w, h = layout.screen
+        small = (max(4, round(w / 2**level)), max(4, round(h / 2**level)))
+        image = cv2.resize(image, small, interpolation=cv2.INTER_AREA)
+    image.flags.writeable = False
+    return image
+
+
 def _expected_board(layout: BoardLayout, quad: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, tuple]:
     """The board as the camera would see it through ``quad`` (linear, [0, 1], float32 ``[h, w, 3]`` over the quad's
     bounding box ``(x0, y0, x1, y1)``), blurred by about a pixel like a camera's optics."""
     width, height = size
     x0, y0 = (max(0, int(math.floor(v)) - 2) for v in quad.min(axis=0))
     x1, y1 = min(width, int(math.ceil(quad[:, 0].max())) + 3), min(height, int(math.ceil(quad[:, 1].max())) + 3)
-    image = _LINEAR[layout.image()]
-    # Pre-shrink the board (a mipmap level) so the warp minifies by at most ~2: no aliased square edges.
+    # A pre-shrunk board (a mipmap level) so the warp minifies by at most ~2: no aliased square edges.
     w, h = layout.screen
     projected = max(np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[2] - quad[1]), 1.0)
-    factor = max(1.0, max(w, h) / (2.0 * projected))
-    small = (max(4, round(w / factor)), max(4, round(h / factor)))
-    if small != (w, h):
-        image = cv2.resize(image, small, interpolation=cv2.INTER_AREA)
+    image = _board_level(layout, max(0, int(math.log2(max(1.0, max(w, h) / (2.0 * projected))))))
+    small = (image.shape[1], image.shape[0])
     src = np.array(
         [[-0.5, -0.5], [small[0] - 0.5, -0.5], [small[0] - 0.5, small[1] - 0.5], [-0.5, small[1] - 0.5]], np.float32
     )
@@ -289,7 +298,7 @@ def screen_light(frame: np.ndarray, layout: BoardLayout, quad: np.ndarray) -> Sc
     # Work at 1/4 resolution (the estimates are smooth); flat = pixels whose 5 x 5 neighbourhood on the board is one
     # colour, so a slightly misplaced square edge cannot pass for a change of light.
     span = cv2.dilate(expected, np.ones((5, 5), np.uint8)) - cv2.erode(expected, np.ones((5, 5), np.uint8))
-    flat = (span.max(axis=2) < 0.05) & (cv2.erode(cover, np.ones((7, 7), np.uint8)) > 0.99)
+    flat = (_channel_max(span) < 0.05) & (cv2.erode(cover, np.ones((7, 7), np.uint8)) > 0.99)
     # The range a pixel may take: the board's darkest and brightest value within one pixel (the quads are good to a
     # fraction of a pixel, the expected board is already blurred like a camera).
     lo_e = cv2.erode(expected, np.ones((3, 3), np.uint8))
@@ -335,12 +344,18 @@ def _occluders(
     gain_f = cv2.resize(gain, size, interpolation=cv2.INTER_LINEAR)
     refl_f = cv2.resize(reflection, size, interpolation=cv2.INTER_LINEAR)
     low, high = gain_f * lo_e + refl_f, gain_f * hi_e + refl_f
-    deviation = np.maximum(low - lin, lin - high).max(axis=2)
-    level = float(np.median(gain_f[cover > 0.5])) if (cover > 0.5).any() else 1.0
+    deviation = _channel_max(np.maximum(low - lin, lin - high))
+    inside = cv2.resize(cover, (gain.shape[1], gain.shape[0]), interpolation=cv2.INTER_AREA) > 0.5
+    level = float(np.median(gain[inside])) if inside.any() else 1.0
     occluder = ((deviation > 0.2 * level) & (cover > 0)).astype(np.uint8)
     occluder = cv2.morphologyEx(occluder, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     occluder = cv2.morphologyEx(occluder, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
     return cv2.dilate(occluder, np.ones((3, 3), np.uint8))
+
+
+def _channel_max(image: np.ndarray) -> np.ndarray:
+    """Per-pixel maximum over 3 channels (faster than ``max(axis=2)``, which numpy does not vectorize well)."""
+    return np.maximum(np.maximum(image[..., 0], image[..., 1]), image[..., 2])
 
 
 def _place(values: np.ndarray, box: tuple, size: tuple[int, int], out: tuple[int, int]) -> np.ndarray:
