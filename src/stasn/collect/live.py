@@ -93,10 +93,13 @@ def collect_live(
                 frames = record_clip(
                     src, out / f"{video_id}.mp4", count, prompter, prompts=LIVE_PROMPTS if prompts else ()
                 )
-                if frames == 0:
+                if frames == 0 and not summary.written:
                     raise DataError(f"{src.spec}: no frames left to record clip {video_id} (the file ended?)")
+                if frames == 0:
+                    summary.skipped.extend(f"{i}: not recorded (the source ended)" for i in ids[n - 1 :])
+                    break
                 if frames < count:
-                    summary.skipped.append(f"{video_id}: {frames} of {count} frames (the source ended)")
+                    summary.skipped.append(f"{video_id}: {frames} of {count} frames (the source ended or you stopped)")
                 row = {
                     "path": f"{video_id}.mp4",
                     "label": str(LIVE),

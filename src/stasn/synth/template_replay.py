@@ -43,7 +43,7 @@ from stasn.synth.geometry import crop_square, jacobian, project
 from stasn.synth.medium import MediumLayout, as_clip, max_face_scale, medium_layout, rect_corners
 from stasn.synth.recapture import CaptureParams, ViewParams
 from stasn.synth.replay import _TEXELS, _TEXTURE_MARGIN, ReplayParams, ReplayRanges, ReplaySynthesizer
-from stasn.synth.templates import TemplateFrame, TemplateSet
+from stasn.synth.templates import TEMPLATES_JSON, TemplateFrame, TemplateSet
 
 __all__ = ["TemplateReplayParams", "TemplateReplay", "TemplateRender", "open_templates"]
 
@@ -101,15 +101,18 @@ class TemplateRender(NamedTuple):
 
 
 @functools.lru_cache(maxsize=4)
-def _cached_set(root: str) -> TemplateSet:
+def _cached_set(root: str, stamp: int) -> TemplateSet:
     return TemplateSet(root)
 
 
 def open_templates(templates: str | Path | TemplateSet) -> TemplateSet:
-    """A :class:`TemplateSet` for a folder (one per folder and process: worker jobs share the index and cache)."""
+    """A :class:`TemplateSet` for a folder: one per folder and process, so the jobs of a worker share its index and
+    frame cache; a folder whose index changed since (a new extraction) is read again."""
     if isinstance(templates, TemplateSet):
         return templates
-    return _cached_set(str(Path(templates).resolve()))
+    root = Path(templates).resolve()
+    index = root / TEMPLATES_JSON
+    return _cached_set(str(root), index.stat().st_mtime_ns if index.is_file() else 0)
 
 
 class TemplateReplay:

@@ -49,7 +49,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from stasn.data.video import VideoFile
+from stasn.data.video import VideoFile, read_image
 from stasn.errors import DataError
 from stasn.fileio import write_bytes_atomic, write_text_atomic
 from stasn.synth.markers import BoardLayout, read_boards
@@ -666,17 +666,23 @@ class TemplateSet:
         record = info.frames[position]
         folder = self.root / clip
         stem = record["name"]
-        image = cv2.imread(str(folder / "frames" / f"{stem}.jpg"), cv2.IMREAD_COLOR)
-        mask = cv2.imread(str(folder / "masks" / f"{stem}.png"), cv2.IMREAD_GRAYSCALE)
-        light_path = folder / "light" / f"{stem}.npz"
-        if image is None or mask is None or not light_path.is_file():
-            raise DataError(f"{folder}: template frame {stem} is missing or unreadable (frames/, masks/, light/)")
+        image_path, mask_path, light_path = (
+            folder / "frames" / f"{stem}.jpg",
+            folder / "masks" / f"{stem}.png",
+            folder / "light" / f"{stem}.npz",
+        )
+        if not (image_path.is_file() and mask_path.is_file() and light_path.is_file()):
+            raise DataError(f"{folder}: template frame {stem} is missing (frames/, masks/, light/); extract it again")
+        image = read_image(image_path)  # RGB; decodes from bytes, so any path works
+        mask = cv2.imdecode(np.fromfile(mask_path, np.uint8), cv2.IMREAD_GRAYSCALE)
+        if mask is None:
+            raise DataError(f"{mask_path}: cannot decode this mask")
         with np.load(light_path) as light:
             gain, reflection = light["gain"].astype(np.float32), light["reflection"].astype(np.float32)
         loaded = TemplateFrame(
             clip=clip,
             index=int(record["index"]),
-            image=cv2.cvtColor(image, cv2.COLOR_BGR2RGB),
+            image=image,
             quad=np.asarray(record["quad"], np.float64),
             mask=mask.astype(np.float32) / 255.0,
             gain=gain,
