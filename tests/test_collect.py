@@ -271,3 +271,23 @@ def test_collected_dataset_trains_unchanged(tmp_path: Path) -> None:
     assert result.best_checkpoint.is_file()
     test_rows = read_scores(config.run_dir / "scores" / "test.csv")
     assert {r.label for r in test_rows} == {0, 1} and len({r.video_id for r in test_rows}) == 4
+
+
+def test_window_prompts_and_play_with_a_stubbed_display(tmp_path: Path, monkeypatch) -> None:
+    """The OpenCV-window path, with cv2's window functions replaced (there is no display here)."""
+    from stasn.collect import prompts as prompts_module
+
+    shown: dict[str, int] = {}
+    monkeypatch.setattr(prompts_module, "has_display", lambda: True)
+    for name in ("namedWindow", "setWindowProperty", "destroyAllWindows", "destroyWindow"):
+        monkeypatch.setattr(cv2, name, lambda *args, **kwargs: None)
+    monkeypatch.setattr(cv2, "imshow", lambda window, image: shown.__setitem__(window, shown.get(window, 0) + 1))
+    monkeypatch.setattr(cv2, "waitKey", lambda delay=0: -1)
+    live = _live_video(tmp_path / "cam.mp4", clips=1)
+    summary = collect_live(tmp_path / "cam.mp4", "p001", tmp_path / "ds", seconds=2, prompts=True, echo=print)
+    assert summary.written[0]["frames"] == "20" and shown["stasn collect"] >= 20
+    _replay_video(tmp_path / "filmed.mp4", live)
+    summary = collect_replay(
+        tmp_path / "ds", tmp_path / "filmed.mp4", "monitor", tmp_path / "ds", play=True, echo=print
+    )
+    assert summary.written[0]["frames"] == "20" and shown["stasn replay"] == 20  # the live clip, frame by frame
