@@ -217,7 +217,7 @@ def test_replay_synthesizer_mixes_template_and_procedural_screens(device: dict) 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+@pytest.mark.parametrize("seed", [1, 2])
 def test_extract_quads_on_harder_videos(tmp_path: Path, seed: int) -> None:
     """More blur, noise and compression, and faster motion: still within a pixel on >= 95 % of frames."""
     layout, _ = write_board(tmp_path, "phone", *SCREEN, seconds=0)
