@@ -14,7 +14,7 @@ All take ``np.ndarray[H, W, 3]`` uint8 RGB frames and return :class:`Detection` 
 ``x1, y1, x2, y2`` in pixels of that frame. Frames larger than ``max_side`` are shrunk before detection (faces in
 anti-spoofing data are large, and detection cost grows with the pixel count) and boxes are scaled back.
 
-When a dataset ships face boxes or eye positions they are used instead of a detector (:func:`locate_face`).
+When a dataset ships face boxes or eye positions they are used instead of a detector (:func:`find_face`).
 When several faces are found, the largest wins (:func:`largest_face`): the subject of an anti-spoofing capture is
 the face closest to the camera; detections far less confident than the best one do not compete.
 """
@@ -39,10 +39,9 @@ __all__ = [
     "YuNetDetector",
     "SSDDetector",
     "make_detector",
-    "detector_name",
     "largest_face",
     "eyes_to_box",
-    "locate_face",
+    "find_face",
 ]
 
 log = logging.getLogger(__name__)
@@ -314,11 +313,6 @@ def make_detector(spec: str, *, max_side: int | None = 640) -> FaceDetector:
     raise ValueError(f"Unknown detector {name!r}. Valid forms: {_SPECS}")
 
 
-def detector_name(spec: str) -> str:
-    """The name a spec records in the manifest: ``"yunet:/x.onnx"`` -> ``"yunet"``."""
-    return spec.strip().partition(":")[0].lower()
-
-
 def largest_face(detections: list[Detection], *, min_relative_score: float = 0.8) -> Detection | None:
     """The detection with the largest box area among those scoring at least ``min_relative_score`` times the best
     score (ties: the higher score); ``None`` for an empty list.
@@ -350,7 +344,7 @@ def eyes_to_box(eyes: tuple[float, float, float, float]) -> Box:
     return (cx - half, cy - half, cx + half, cy + half)
 
 
-def locate_face(
+def find_face(
     frame: np.ndarray,
     frame_index: int,
     detector: FaceDetector | None,

@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from stasn.data.crop import crop_face
-from stasn.data.detect import FaceDetector, locate_face, make_detector
+from stasn.data.detect import FaceDetector, find_face, make_detector
 from stasn.data.manifest import (
     MANIFEST_NAME,
     STATUS_NO_FACE,
@@ -209,7 +209,7 @@ def _write_jpeg(path: Path, rgb: np.ndarray, quality: int) -> None:
 
 
 def _frame_row(job: _Job, settings: _Settings, detector: FaceDetector, index: int, frame: np.ndarray) -> ManifestRow:
-    found, source = locate_face(frame, index, detector, job.annotations)
+    found, source = find_face(frame, index, detector, job.annotations)
     if found is None:
         return _row(job, settings, index, status=STATUS_NO_FACE, detector=source)
     extra: dict = {}

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from stasn.data.clips import clip_positions
-from stasn.data.detect import FaceDetector, GivenBox
+from stasn.data.detect import FaceDetector, GivenBox, make_detector
 from stasn.data.manifest import CacheInfo
 from stasn.data.sampling import FrameSampler
 from stasn.data.video import FrameSource, open_video
@@ -51,7 +51,6 @@ from stasn.infer.faces import (
     ArrayFrames,
     LocatedFace,
     check_frame,
-    face_detector_from_spec,
     locate_face,
     to_input_pixels,
 )
@@ -139,7 +138,7 @@ class Detector:
         self.cache_info = cache_info
         self.threshold = float(threshold)
         self.threshold_source = threshold_source or "given"
-        self.face_detector = face_detector_from_spec(face_detector) if isinstance(face_detector, str) else face_detector
+        self.face_detector = make_detector(face_detector) if isinstance(face_detector, str) else face_detector
         self.min_face_size = min_face_size
         self.sampler = FrameSampler(count=video_frames)
         self.clips_per_video = clips_per_video

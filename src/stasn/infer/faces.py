@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from stasn.data.crop import FaceCrop, crop_face, face_from_highres
-from stasn.data.detect import Detection, FaceDetector, WholeImageDetector, largest_face, make_detector
+from stasn.data.detect import Detection, FaceDetector, WholeImageDetector, largest_face
 from stasn.data.manifest import CacheInfo
 from stasn.data.video import FrameSource
 from stasn.infer.result import STATUS_FACE_TOO_SMALL, STATUS_NO_FACE, STATUS_OK
@@ -27,7 +27,6 @@ __all__ = [
     "LocatedFace",
     "WholeImageDetector",
     "check_frame",
-    "face_detector_from_spec",
     "as_cached_jpeg",
     "locate_face",
     "to_input_pixels",
@@ -58,11 +57,6 @@ class ArrayFrames(FrameSource):
     def read(self, indices: Sequence[int]) -> Iterator[tuple[int, np.ndarray]]:
         for index in self._check(indices):
             yield index, self.frames[index]
-
-
-def face_detector_from_spec(spec: str) -> FaceDetector:
-    """Any :func:`stasn.data.detect.make_detector` spec (``whole``: the frame is the face)."""
-    return make_detector(spec)
 
 
 @dataclass(frozen=True)
