@@ -330,7 +330,7 @@ def model_scores(checkpoint: Path, cache: Path, split: str) -> dict[str, float]:
     """The model's spoof score per video of ``split`` (mean over its clips)."""
     from stasn.data.clips import ClipDataset
     from stasn.train.checkpoint import load_checkpoint
-    from stasn.train.testing import score_split
+    from stasn.train.checkpoint_eval import score_split
 
     loaded = load_checkpoint(checkpoint)
     dataset = ClipDataset(cache, split, loaded.config.num_frames, clips_per_video=1)

@@ -19,9 +19,9 @@ from stasn.cli.main import app
 from stasn.data.manifest import CacheInfo, read_cache_info, read_manifest
 from stasn.data.prepare import PARTS_DIR, part_path, prepare_dataset, prepare_samples
 from stasn.data.sampling import FrameSampler
-from stasn.data.testing import BrightBoxDetector, face_frame, write_video
 from stasn.datasets.base import FaceAnnotations, Sample
 from stasn.errors import DataError
+from stasn.testing.videos import BrightBoxDetector, face_frame, write_video
 
 INFO = CacheInfo(face_size=16, highres_size=32, crop_scale=1.25)
 
@@ -234,7 +234,7 @@ _KILLABLE = """
 import sys
 from stasn.data.manifest import CacheInfo
 from stasn.data.prepare import prepare_dataset
-from stasn.data.testing import BrightBoxDetector
+from stasn.testing.videos import BrightBoxDetector
 prepare_dataset("generic", sys.argv[1], sys.argv[2], detector=BrightBoxDetector(delay=0.1),
                 cache_info=CacheInfo(face_size=16, highres_size=32, crop_scale=1.25))
 """

@@ -301,7 +301,7 @@ def train_experiment(
     last = run_dir / "checkpoints" / "last.ckpt"
     result = TrainResult(run_dir, best, last, system.threshold, dict(system.dev_metrics), {}, None)
     if evaluate_test and trainer.is_global_zero:
-        from stasn.train.testing import evaluate_checkpoint
+        from stasn.train.checkpoint_eval import evaluate_checkpoint
 
         outcome = evaluate_checkpoint(
             best,
