@@ -329,7 +329,7 @@ def train_run(
 def model_scores(checkpoint: Path, cache: Path, split: str) -> dict[str, float]:
     """The model's spoof score per video of ``split`` (mean over its clips)."""
     from stasn.data.clips import ClipDataset
-    from stasn.train.checkpoint import load_checkpoint
+    from stasn.model.checkpoint import load_checkpoint
     from stasn.train.checkpoint_eval import score_split
 
     loaded = load_checkpoint(checkpoint)

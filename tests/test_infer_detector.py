@@ -19,7 +19,7 @@ from stasn.infer.detector import DEFAULT_THRESHOLD, Detector, _clip_starts
 from stasn.infer.faces import to_input_pixels
 from stasn.infer.result import STATUS_FACE_TOO_SMALL, STATUS_NO_FACE, STATUS_OK, STATUS_UNREADABLE
 from stasn.model import STASN, STASNConfig
-from stasn.train.checkpoint import save_checkpoint
+from stasn.model.checkpoint import save_checkpoint
 from tiny import TINY_MODEL, save_tiny_checkpoint
 
 

@@ -179,7 +179,7 @@ class Detector:
         """
         from stasn.infer.export import onnx_bytes, read_onnx_metadata
         from stasn.infer.release import is_release, load_release
-        from stasn.train.checkpoint import check_metadata, load_checkpoint
+        from stasn.model.checkpoint import check_metadata, load_checkpoint
 
         if backend not in BACKENDS:
             raise ValueError(f"Unknown backend {backend!r}. Valid values are {{{', '.join(BACKENDS)}}}.")

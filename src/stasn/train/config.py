@@ -8,14 +8,13 @@ errors that list the valid ones. Defaults marked "ours" are this project's choic
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from stasn.model.config import STASNConfig, coerce_numbers
+from stasn.model.config import STASNConfig, check_field_types, coerce_numbers
 from stasn.model.stasn import STAGES
 
 __all__ = [
@@ -27,7 +26,6 @@ __all__ = [
     "StageSpec",
     "load_experiment",
     "apply_overrides",
-    "check_field_types",
 ]
 
 
@@ -168,31 +166,6 @@ class ExperimentConfig:
         for kind in self.synth.kinds:
             if kind not in ("replay", "print"):
                 raise ValueError(f"synth.kinds: unknown kind {kind!r}. Valid values are {{replay, print}}.")
-
-
-def check_field_types(obj: Any, where: str) -> None:
-    """Check a config dataclass's values against their annotations: ``int`` fields hold integers (not ``2.5``,
-    not ``true``), ``float`` fields finite numbers, ``bool`` fields booleans; ``| None`` allows null. Other fields
-    (text, ``Any``, lists) are left to their own checks (a fold may be written ``2`` or ``"2"``).
-
-    Raises:
-        ValueError: ``"<where>.<field> must be ..., got ..."``.
-    """
-    for f in dataclasses.fields(obj):
-        annotation = str(f.type).replace(" ", "")
-        value = getattr(obj, f.name)
-        base, optional = annotation.removesuffix("|None"), annotation.endswith("|None")
-        if optional and value is None:
-            continue
-        key = f"{where}.{f.name}" if where else f.name
-        if base == "int" and (not isinstance(value, int) or isinstance(value, bool)):
-            raise ValueError(f"{key} must be an integer, got {value!r}")
-        if base == "float" and (
-            not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)
-        ):
-            raise ValueError(f"{key} must be a finite number, got {value!r}")
-        if base == "bool" and not isinstance(value, bool):
-            raise ValueError(f"{key} must be true or false, got {value!r}")
 
 
 def _build(cls: type, values: Any, where: str) -> Any:

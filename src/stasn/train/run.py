@@ -9,7 +9,7 @@ Output folder ``<output_dir>/<name>/``::
 
 A run folder that already holds checkpoints is never reused silently: pass ``resume`` to continue it or
 ``overwrite=True`` to replace it (its checkpoints, scores and report are deleted first; the logs keep their earlier
-versions). A checkpoint to resume from is read as plain data first (:func:`stasn.train.checkpoint.read_checkpoint_file`)
+versions). A checkpoint to resume from is read as plain data first (:func:`stasn.model.checkpoint.read_checkpoint_file`)
 and Lightning loads it with ``weights_only=True`` too, so a hostile file is refused before anything in it can run.
 """
 
@@ -29,7 +29,7 @@ import yaml
 from stasn.data.manifest import MANIFEST_NAME, CacheInfo, read_cache_info
 from stasn.errors import CheckpointError, DataError, OutputError
 from stasn.fileio import WRITE_ERRNOS, write_error_message, write_text_atomic
-from stasn.train.checkpoint import check_metadata, read_checkpoint_file
+from stasn.model.checkpoint import check_metadata, read_checkpoint_file
 from stasn.train.config import ExperimentConfig
 from stasn.train.stages import StageSchedule
 from stasn.train.system import STASNSystem
