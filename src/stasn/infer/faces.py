@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
+from stasn.data import video
 from stasn.data.crop import FaceCrop, crop_face, face_from_highres
 from stasn.data.detect import Detection, FaceDetector, WholeImageDetector, largest_face
 from stasn.data.manifest import CacheInfo
@@ -27,7 +27,6 @@ __all__ = [
     "LocatedFace",
     "WholeImageDetector",
     "check_frame",
-    "as_cached_jpeg",
     "locate_face",
     "to_input_pixels",
 ]
@@ -69,15 +68,6 @@ class LocatedFace:
     status: str  # "ok" | "no_face" | "face_too_small"
 
 
-def as_cached_jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
-    """Encode and decode ``np.ndarray[H, W, 3]`` uint8 RGB as JPEG at ``quality`` with OpenCV, as ``stasn prepare``
-    stores its crops."""
-    ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
-    if not ok:
-        raise RuntimeError("OpenCV failed to JPEG-encode a face crop")
-    return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-
-
 def locate_face(
     frame: np.ndarray,
     index: int,
@@ -106,7 +96,7 @@ def locate_face(
         return LocatedFace(index, face, None, STATUS_FACE_TOO_SMALL)
     crop = crop_face(frame, face.box, info)
     if jpeg_roundtrip:
-        highres = as_cached_jpeg(crop.highres, info.jpeg_quality)
+        highres = video.jpeg_roundtrip(crop.highres, info.jpeg_quality)  # the pixels a cached crop has
         crop = FaceCrop(face_from_highres(highres, info.face_size), highres, crop.region)
     return LocatedFace(index, face, crop, STATUS_OK)
 

@@ -30,6 +30,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from stasn.data.video import jpeg_roundtrip
 from stasn.labels import AttackType
 from stasn.synth import display
 from stasn.synth._records import from_record, to_record
@@ -43,7 +44,7 @@ from stasn.synth._sampling import (
     pick,
     uniform,
 )
-from stasn.synth.capture import blur_linear, jpeg_roundtrip
+from stasn.synth.capture import blur_linear
 from stasn.synth.devices import BEZEL_COLOURS, DEVICES, LAYOUTS
 from stasn.synth.geometry import (
     Pose,
