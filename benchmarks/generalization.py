@@ -52,9 +52,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from stasn.data.cache import cache_video_id  # noqa: E402
 from stasn.data.detect import Detection, FaceDetector, WholeImageDetector, YuNetDetector  # noqa: E402
 from stasn.data.manifest import CacheInfo, ManifestRow, read_manifest, write_cache_info, write_manifest  # noqa: E402
-from stasn.data.prepare import cache_video_id  # noqa: E402
 from stasn.datasets import open_dataset  # noqa: E402
 from stasn.datasets.base import FaceAnnotations, Sample  # noqa: E402
 
