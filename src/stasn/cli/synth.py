@@ -11,19 +11,18 @@ import typer
 from rich.console import Console
 
 from stasn.cli.common import progress_bar, setup_logging, user_errors
+from stasn.synth.kinds import KINDS
 
 __all__ = ["register", "synth"]
 
 
-class Kind(str, Enum):
-    replay = "replay"
-    print = "print"
+Kind = Enum("Kind", {kind: kind for kind in KINDS}, type=str)  # replay | print
 
 
 def synth(
     live: Annotated[Path, typer.Option(exists=True, help="Live faces: a cache folder, its manifest.csv, or images.")],
     out: Annotated[Path, typer.Option(file_okay=False, help="Cache to write into (may be the --live cache).")],
-    kind: Annotated[Kind, typer.Option(case_sensitive=False, help="Attack to synthesize.")] = Kind.replay,
+    kind: Annotated[Kind, typer.Option(case_sensitive=False, help="Attack to synthesize.")] = Kind("replay"),
     per_live: Annotated[int, typer.Option(min=1, help="Attack videos per live video.")] = 1,
     seed: Annotated[int, typer.Option(help="Base seed; the output depends only on it, not on --workers.")] = 0,
     workers: Annotated[int, typer.Option(min=0, help="Processes (0 = one per CPU core).")] = 1,

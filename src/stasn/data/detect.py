@@ -23,10 +23,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:
+    from stasn.datasets.base import FaceAnnotations
 
 __all__ = [
     "WholeImageDetector",
@@ -348,7 +351,7 @@ def find_face(
     frame: np.ndarray,
     frame_index: int,
     detector: FaceDetector | None,
-    annotations: object | None = None,
+    annotations: FaceAnnotations | None = None,
 ) -> tuple[Detection | None, str]:
     """The face to crop in one frame, and where it came from.
 
@@ -364,10 +367,11 @@ def find_face(
         ``(detection or None, source)`` with source ``"dataset"`` or the detector's name.
     """
     if annotations is not None:
-        box = getattr(annotations, "boxes", {}).get(frame_index)
+        box = annotations.boxes.get(frame_index)
         if box is not None:
-            return Detection(tuple(float(v) for v in box), 1.0), "dataset"  # type: ignore[arg-type]
-        eyes = getattr(annotations, "eyes", {}).get(frame_index)
+            x1, y1, x2, y2 = (float(v) for v in box)
+            return Detection((x1, y1, x2, y2), 1.0), "dataset"
+        eyes = annotations.eyes.get(frame_index)
         if eyes is not None:
             return Detection(eyes_to_box(eyes), 1.0), "dataset"
     if detector is None:

@@ -20,15 +20,19 @@ import bisect
 import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import cv2
 import numpy as np
 
 from stasn.errors import DataError, LimitError
+from stasn.media import IMAGE_SUFFIXES
+
+if TYPE_CHECKING:
+    from stasn.datasets.base import Sample
 
 __all__ = [
-    "IMAGE_SUFFIXES",
     "FrameSource",
     "VideoFile",
     "ImageSequence",
@@ -43,8 +47,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 
 
 def read_image(path: str | Path) -> np.ndarray:
@@ -353,11 +355,6 @@ def open_video(
     return VideoFile(path, threads=threads)
 
 
-def open_sample(sample: object, *, threads: int | None = None) -> FrameSource:
+def open_sample(sample: Sample, *, threads: int | None = None) -> FrameSource:
     """Open a :class:`stasn.datasets.Sample` (video, image sequence or still image)."""
-    return open_video(
-        sample.path,  # type: ignore[attr-defined]
-        frame_paths=getattr(sample, "frame_paths", None),
-        is_image=getattr(sample, "is_image", None) or None,
-        threads=threads,
-    )
+    return open_video(sample.path, frame_paths=sample.frame_paths, is_image=sample.is_image or None, threads=threads)

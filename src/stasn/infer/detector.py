@@ -54,7 +54,7 @@ from stasn.infer.faces import (
     locate_face,
     to_input_pixels,
 )
-from stasn.infer.inputs import DEFAULT_MAX_PIXELS, VIDEO_SUFFIXES, load_image
+from stasn.infer.inputs import DEFAULT_MAX_PIXELS, load_image
 from stasn.infer.result import (
     STATUS_FACE_TOO_SMALL,
     STATUS_NO_FACE,
@@ -64,6 +64,7 @@ from stasn.infer.result import (
     FrameInfo,
     Prediction,
 )
+from stasn.media import VIDEO_SUFFIXES
 from stasn.model.config import STASNConfig
 
 __all__ = ["Detector", "DEFAULT_THRESHOLD", "BACKENDS"]

@@ -46,16 +46,13 @@ from stasn.data.manifest import (
 from stasn.data.video import read_image
 from stasn.errors import DataError
 from stasn.labels import LIVE, SPOOF
+from stasn.media import IMAGE_SUFFIXES
 from stasn.pools import run_jobs
-from stasn.synth.printing import PrintSynthesizer
-from stasn.synth.replay import ReplaySynthesizer
+from stasn.synth.kinds import SYNTHESIZERS
 
-__all__ = ["SynthSummary", "LiveVideo", "find_live_videos", "synthesize_cache", "IMAGE_SUFFIXES"]
+__all__ = ["SynthSummary", "LiveVideo", "find_live_videos", "synthesize_cache"]
 
 log = logging.getLogger(__name__)
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
-_SYNTHESIZERS = {"replay": ReplaySynthesizer, "print": PrintSynthesizer}
 
 
 @dataclass(frozen=True)
@@ -137,7 +134,7 @@ def _from_cache(root: Path, manifest: Path) -> tuple[list[LiveVideo], CacheInfo]
 def _from_images(folder: Path) -> list[LiveVideo]:
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
-        raise FileNotFoundError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)}) and no cache.json here")
+        raise FileNotFoundError(f"{folder}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) and no cache.json here")
     videos = []
     for path in files:
         video_id = path.relative_to(folder).with_suffix("").as_posix()
@@ -196,7 +193,7 @@ def attack_video_id(kind: str, source_video_id: str, number: int) -> str:
 
 def _make_attack(job: _Job) -> list[ManifestRow]:
     """Synthesize one attack video, write its crops, return its manifest rows."""
-    synth = _SYNTHESIZERS[job.kind]()
+    synth = SYNTHESIZERS[job.kind]()
     rng = np.random.default_rng(_seed_sequence(job.seed, job.kind, job.video.video_id, job.number))
     params = synth.sample_params(rng)
     clip = _load_clip(job.video, job.info.highres_size)
@@ -264,8 +261,8 @@ def synthesize_cache(
     Returns:
         :class:`SynthSummary`.
     """
-    if kind not in _SYNTHESIZERS:
-        raise ValueError(f"Unknown attack kind {kind!r}. Valid values are {{{', '.join(_SYNTHESIZERS)}}}.")
+    if kind not in SYNTHESIZERS:
+        raise ValueError(f"Unknown attack kind {kind!r}. Valid values are {{{', '.join(SYNTHESIZERS)}}}.")
     if per_live < 1:
         raise ValueError(f"per_live must be >= 1, got {per_live}")
     start = time.perf_counter()

@@ -14,8 +14,10 @@ from typing import Any
 
 import yaml
 
+from stasn.evaluate.evaluation import CRITERIA
 from stasn.model.config import STASNConfig, check_field_types, coerce_numbers
 from stasn.model.stasn import STAGES
+from stasn.synth.kinds import KINDS
 
 __all__ = [
     "ExperimentConfig",
@@ -155,8 +157,10 @@ class ExperimentConfig:
                 raise ValueError(f"train.stages: epochs must be an integer >= 0, got {spec.epochs!r} for {spec.stage}")
         if self.train.monitor not in ("acer", "eer"):
             raise ValueError(f"train.monitor must be 'acer' or 'eer', got {self.train.monitor!r}")
-        if self.train.criterion not in ("eer", "bpcer20", "bpcer10", "bpcer100"):
-            raise ValueError(f"train.criterion must be eer, bpcer20, bpcer10 or bpcer100, got {self.train.criterion!r}")
+        if self.train.criterion not in CRITERIA:
+            raise ValueError(
+                f"Unknown train.criterion {self.train.criterion!r}. Valid values are {{{', '.join(CRITERIA)}}}."
+            )
         if self.data.sample_by not in ("video", "frames"):
             raise ValueError(f"data.sample_by must be 'video' or 'frames', got {self.data.sample_by!r}")
         if not 0.0 <= self.synth.fraction <= 1.0:
@@ -164,8 +168,8 @@ class ExperimentConfig:
         if not 0.0 <= self.synth.live_camera <= 1.0:
             raise ValueError(f"synth.live_camera must be in [0, 1], got {self.synth.live_camera}")
         for kind in self.synth.kinds:
-            if kind not in ("replay", "print"):
-                raise ValueError(f"synth.kinds: unknown kind {kind!r}. Valid values are {{replay, print}}.")
+            if kind not in KINDS:
+                raise ValueError(f"synth.kinds: unknown kind {kind!r}. Valid values are {{{', '.join(KINDS)}}}.")
 
 
 def _build(cls: type, values: Any, where: str) -> Any:
