@@ -52,9 +52,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from stasn.data.cache import cache_video_id  # noqa: E402
 from stasn.data.detect import Detection, FaceDetector, WholeImageDetector, YuNetDetector  # noqa: E402
 from stasn.data.manifest import CacheInfo, ManifestRow, read_manifest, write_cache_info, write_manifest  # noqa: E402
-from stasn.data.prepare import cache_video_id  # noqa: E402
 from stasn.datasets import open_dataset  # noqa: E402
 from stasn.datasets.base import FaceAnnotations, Sample  # noqa: E402
 
@@ -329,8 +329,8 @@ def train_run(
 def model_scores(checkpoint: Path, cache: Path, split: str) -> dict[str, float]:
     """The model's spoof score per video of ``split`` (mean over its clips)."""
     from stasn.data.clips import ClipDataset
-    from stasn.train.checkpoint import load_checkpoint
-    from stasn.train.testing import score_split
+    from stasn.model.checkpoint import load_checkpoint
+    from stasn.train.checkpoint_eval import score_split
 
     loaded = load_checkpoint(checkpoint)
     dataset = ClipDataset(cache, split, loaded.config.num_frames, clips_per_video=1)
