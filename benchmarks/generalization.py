@@ -52,9 +52,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from stasn.data.cache import cache_video_id  # noqa: E402
 from stasn.data.detect import Detection, FaceDetector, WholeImageDetector, YuNetDetector  # noqa: E402
 from stasn.data.manifest import CacheInfo, ManifestRow, read_manifest, write_cache_info, write_manifest  # noqa: E402
-from stasn.data.prepare import cache_video_id  # noqa: E402
 from stasn.datasets import open_dataset  # noqa: E402
 from stasn.datasets.base import FaceAnnotations, Sample  # noqa: E402
 
@@ -329,8 +329,8 @@ def train_run(
 def model_scores(checkpoint: Path, cache: Path, split: str) -> dict[str, float]:
     """The model's spoof score per video of ``split`` (mean over its clips)."""
     from stasn.data.clips import ClipDataset
-    from stasn.train.checkpoint import load_checkpoint
-    from stasn.train.testing import score_split
+    from stasn.model.checkpoint import load_checkpoint
+    from stasn.train.checkpoint_eval import score_split
 
     loaded = load_checkpoint(checkpoint)
     dataset = ClipDataset(cache, split, loaded.config.num_frames, clips_per_video=1)
@@ -534,14 +534,20 @@ def _mean_std(values: list[float], digits: int = 3, unit: str = "") -> str:
     return f"{np.mean(values):.{digits}f}{unit} ± {np.std(values, ddof=1):.{digits}f}{unit}"
 
 
+def _project_mean(rates_of_splits: list[dict]) -> float:
+    """Mean over every test project (of all splits) of that project's own AUC."""
+    return float(np.mean([auc for r in rates_of_splits for auc in r["per_project_auc"].values()]))
+
+
 def summarize(results: dict) -> str:
     """Markdown: per (data, model) the mean over splits of AUC and ACER, mean ± std over seeds; the peer's rows."""
     recipe = " ".join(["configs/lite.yaml", *results["overrides"]])
     lines = [
         f"### {results['protocol']} ({results['epochs']} epochs, {results.get('schedule', 'staged')}; {recipe})",
         "",
-        "| model | data | seeds | AUC | AUC face-gain | ACER @ dev thr. | ACER face-gain |",
-        "|---|---|---|---|---|---|---|",
+        "| model | data | seeds | project AUC | project AUC face-gain | pooled AUC | pooled AUC face-gain "
+        "| ACER @ dev thr. | ACER face-gain |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     groups: dict[tuple[str, str], dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for run in results["runs"]:
@@ -551,20 +557,33 @@ def summarize(results: dict) -> str:
         complete = {s: runs for s, runs in per_seed.items() if len(runs) == len(splits)}
         if not complete:
             continue
-        cells = []
+        cells = [
+            _mean_std([_project_mean([r[ph] for r in runs]) for runs in complete.values()])
+            for ph in ("plain", "face-gain")
+        ]
         for ph, key in (("plain", "auc"), ("face-gain", "auc"), ("plain", "acer"), ("face-gain", "acer")):
             per = [float(np.mean([r[ph][key] for r in runs])) for runs in complete.values()]
             cells.append(
-                _mean_std(per) if key == "auc" else _mean_std([100 * p for p in per]).replace(" ±", " % ±") + " %"
+                _mean_std(per)
+                if key == "auc"
+                else _mean_std([100 * p for p in per], digits=1).replace(" ±", " % ±") + " %"
             )
         lines.append(f"| {model} | {data} | {len(complete)} | " + " | ".join(cells) + " |")
     peer = [
         float(np.mean([s["peer"][ph][key] for s in splits.values()])) * (100 if key == "acer" else 1)
         for ph, key in (("plain", "auc"), ("face-gain", "auc"), ("plain", "acer"), ("face-gain", "acer"))
     ]
+    peer_projects = [_project_mean([s["peer"][ph] for s in splits.values()]) for ph in ("plain", "face-gain")]
     lines.append(
-        f"| **peer** MiniFASNet V2+V1SE | - | - | {peer[0]:.3f} | {peer[1]:.3f} | {peer[2]:.1f} % | {peer[3]:.1f} % |"
+        f"| **peer** MiniFASNet V2+V1SE | - | - | {peer_projects[0]:.3f} | {peer_projects[1]:.3f} | {peer[0]:.3f} "
+        f"| {peer[1]:.3f} | {peer[2]:.1f} % | {peer[3]:.1f} % |"
     )
+    lines += [
+        "",
+        "project AUC: each test project's own AUC (its live vs its attacks), averaged over projects (the protocol-2 "
+        "target); pooled AUC: all test items of a split together, averaged over splits; ACER at the threshold fixed "
+        "on the dev split (EER there); mean ± std over seeds.",
+    ]
     lines += ["", "Per split (test projects, items; AUC of each run's seeds, mean):", ""]
     for name, split in splits.items():
         counts = split["peer"]["plain"]["counts"]
@@ -606,7 +625,13 @@ def _write(protocol: str, results: dict) -> None:
     schedule = "-joint" if results.get("schedule") == "joint" else ""
     schedule += "-nuaa" if results.get("with_nuaa") and protocol == "leave-projects-out" else ""
     stem = f"{protocol}-e{results['epochs']}{schedule}" + "".join(f"-{o}" for o in results["overrides"])
-    (folder / f"{stem}.json").write_text(json.dumps(results, indent=1))
+    path = folder / f"{stem}.json"
+    if path.is_file():  # keep the runs of other variants (models, data, seeds) run by earlier invocations
+        earlier = json.loads(path.read_text())
+        names = {r["name"] for r in results["runs"]}
+        kept = [r for r in earlier.get("runs", []) if r["name"] not in names]
+        results = {**results, "runs": kept + results["runs"]}
+    path.write_text(json.dumps(results, indent=1))
     (folder / f"{stem}.md").write_text(summarize(results) + "\n\n" + per_project_table(results) + "\n")
 
 

@@ -90,8 +90,8 @@ def _checkpoint(folder: Path, name: str) -> tuple[Path, float]:
 
     from stasn.data.manifest import CacheInfo
     from stasn.model import STASN
+    from stasn.model.checkpoint import save_checkpoint
     from stasn.model.summary import summarize_model
-    from stasn.train.checkpoint import save_checkpoint
 
     torch.manual_seed(0)
     config = _model_config(name)

@@ -43,9 +43,9 @@ from stasn.data.detect import make_detector
 from stasn.data.manifest import CacheInfo
 from stasn.data.prepare import prepare_samples
 from stasn.data.sampling import FrameSampler
-from stasn.data.testing import numbered_frame, write_video
 from stasn.data.video import open_sample, read_image
 from stasn.datasets.base import Sample
+from stasn.testing.videos import numbered_frame, write_video
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 NUAA = SHARED / "data" / "nuaa-raw-train"

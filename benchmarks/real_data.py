@@ -225,10 +225,10 @@ def run_claim(epochs: int, *, live_camera: float = 1.0, box_jitter: float = 0.3)
     from stasn.data.clips import ClipDataset
     from stasn.evaluate.evaluation import evaluate_scores
     from stasn.evaluate.report import write_report
+    from stasn.model.checkpoint import load_checkpoint
     from stasn.synth import synthesize_cache
-    from stasn.train.checkpoint import load_checkpoint
+    from stasn.train.checkpoint_eval import region_figure, score_split
     from stasn.train.run import train_experiment
-    from stasn.train.testing import region_figure, score_split
 
     live = [s for s in split_by_subject(list(open_dataset("nuaa", NUAA, dev_fraction=0.0))) if s.label == 0]
     cache = OUT / "cache-claim"

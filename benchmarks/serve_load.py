@@ -50,7 +50,7 @@ def _lite_checkpoint(folder: Path) -> Path:
 
     from stasn.data.manifest import CacheInfo
     from stasn.model import STASN
-    from stasn.train.checkpoint import save_checkpoint
+    from stasn.model.checkpoint import save_checkpoint
     from stasn.train.config import load_experiment
 
     torch.manual_seed(0)

@@ -4,7 +4,7 @@ Usage::
 
     .venv/bin/python benchmarks/synth_throughput.py [--count 200] [--size 256] [--seed 0]
 
-Input is the drawn face of :mod:`stasn.synth.procedural` (no data needed). Each sample draws fresh parameters from
+Input is the drawn face of :mod:`stasn.testing.faces` (no data needed). Each sample draws fresh parameters from
 the default ranges, so the figure is an average over devices, sensor resolutions and codecs, with the physical moire
 path (sub-pixel tile, area sampling, Bayer mosaic, demosaic) always on. Target: >= 40 replay images/s/core at 256 px.
 
@@ -28,8 +28,8 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from stasn.synth.printing import PrintSynthesizer  # noqa: E402
-from stasn.synth.procedural import draw_face, face_clip  # noqa: E402
 from stasn.synth.replay import ReplaySynthesizer  # noqa: E402
+from stasn.testing.faces import draw_face, face_clip  # noqa: E402
 
 
 def _rate(synth, inputs, seed: int) -> tuple[float, float, float]:

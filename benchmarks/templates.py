@@ -5,8 +5,8 @@ Usage::
 
     .venv/bin/python benchmarks/templates.py [--videos 3] [--frames 40] [--count 200] [--size 256]
 
-Inputs are made by the project itself: drawn phone videos showing the marker board (stasn.synth.device_video, 1280 x
-720, H.264) and drawn faces (stasn.synth.procedural). Extraction is timed in two parts: finding the screen in every
+Inputs are made by the project itself: drawn phone videos showing the marker board (stasn.testing.device_video, 1280 x
+720, H.264) and drawn faces (stasn.testing.faces). Extraction is timed in two parts: finding the screen in every
 frame (first pass: decode + ChArUco + homography), and the whole command (both passes: the light model of every kept
 frame, JPEG/PNG/npz writes). Synthesis draws fresh parameters per sample; template frames are picked at random from
 all extracted frames, so most come from disk (JPEG decode) rather than the 16-frame cache. Target: template mode >= 40
@@ -33,14 +33,14 @@ import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from stasn.data.testing import write_video  # noqa: E402
 from stasn.data.video import VideoFile  # noqa: E402
-from stasn.synth.device_video import render_device_video  # noqa: E402
 from stasn.synth.markers import write_board  # noqa: E402
-from stasn.synth.procedural import draw_face, face_clip  # noqa: E402
 from stasn.synth.replay import ReplaySynthesizer  # noqa: E402
 from stasn.synth.template_replay import TemplateReplay  # noqa: E402
 from stasn.synth.templates import BoardFinder, TemplateSet, extract_templates  # noqa: E402
+from stasn.testing.device_video import render_device_video  # noqa: E402
+from stasn.testing.faces import draw_face, face_clip  # noqa: E402
+from stasn.testing.videos import write_video  # noqa: E402
 
 
 def _clocks(fn) -> tuple[float, float]:

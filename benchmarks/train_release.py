@@ -60,7 +60,7 @@ def main() -> None:
 
     from stasn.data.manifest import read_manifest
     from stasn.infer.release import save_release, score_drift
-    from stasn.train.checkpoint import load_checkpoint
+    from stasn.model.checkpoint import load_checkpoint
 
     start = time.perf_counter()
     pools, meta = g.prepare_pools()

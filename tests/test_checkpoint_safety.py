@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from stasn.cli.main import app
 from stasn.errors import CheckpointError
 from stasn.infer.detector import Detector
-from stasn.train.checkpoint import load_checkpoint
+from stasn.model.checkpoint import load_checkpoint
 from stasn.train.config import load_experiment
 from stasn.train.run import check_run_dir, train_experiment
 from tiny import TINY_MODEL, make_tiny_cache, save_tiny_checkpoint

@@ -18,12 +18,12 @@ from stasn.collect import collect_live, collect_replay, has_display
 from stasn.collect.prompts import Prompter, make_prompter
 from stasn.data.manifest import CacheInfo, read_manifest
 from stasn.data.prepare import prepare_dataset
-from stasn.data.testing import write_video
 from stasn.data.video import VideoFile
 from stasn.datasets.generic import Generic
 from stasn.errors import DataError
 from stasn.synth import ReplaySynthesizer
-from stasn.synth.procedural import face_clip
+from stasn.testing.faces import face_clip
+from stasn.testing.videos import write_video
 
 runner = CliRunner()
 FPS = 10

@@ -10,11 +10,12 @@ import pytest
 import torch
 from torch.utils.data import WeightedRandomSampler
 
-from stasn.data.augment import ClipAugment, brightness_contrast, exposure_gain, hflip, jitter_crop, jpeg_roundtrip
-from stasn.data.clips import ClipDataset, balance_weights, clip_positions
+from stasn.data.augment import ClipAugment, brightness_contrast, exposure_gain, hflip, jitter_crop
+from stasn.data.clips import ClipDataset, balance_weights
 from stasn.data.crop import face_from_highres
 from stasn.data.datamodule import CacheDataModule
 from stasn.data.manifest import CacheInfo, ManifestRow, write_cache_info, write_manifest
+from stasn.data.video import jpeg_roundtrip
 
 INFO = CacheInfo(face_size=16, highres_size=32)
 
@@ -68,14 +69,6 @@ def _index_of(dataset: ClipDataset, video_id: str) -> int:
 
 def _grey(clip: torch.Tensor) -> list[int]:
     return [round(float(f.mean()) * 255) for f in clip]
-
-
-def test_clip_positions_toydata():
-    assert clip_positions(10, 4, 2) == [2, 3, 4, 5]
-    assert clip_positions(10, 3, 0, stride=3) == [0, 3, 6]
-    assert clip_positions(3, 5, 0) == [0, 0, 1, 2, 2]  # short video stretched in order
-    with pytest.raises(ValueError, match="outside"):
-        clip_positions(10, 4, 7)
 
 
 def test_clip_dataset_item_shapes_and_metadata(cache):

@@ -11,8 +11,8 @@ from stasn.data.detect import (
     FaceDetector,
     HaarDetector,
     eyes_to_box,
+    find_face,
     largest_face,
-    locate_face,
     make_detector,
 )
 from stasn.data.video import read_image
@@ -70,18 +70,18 @@ def test_eyes_to_box_is_square_below_the_eyes():
         eyes_to_box((5, 5, 5, 5))
 
 
-def test_locate_face_prefers_dataset_boxes_then_eyes_then_detector():
+def test_find_face_prefers_dataset_boxes_then_eyes_then_detector():
     frame = np.zeros((64, 64, 3), np.uint8)
     detector = FixedDetector([(1.0, 1.0, 9.0, 9.0), (0.0, 0.0, 30.0, 30.0)])
     notes = FaceAnnotations(boxes={0: (5, 5, 25, 25)}, eyes={1: (20, 20, 40, 20)})
-    found, source = locate_face(frame, 0, detector, notes)
+    found, source = find_face(frame, 0, detector, notes)
     assert (found.box, source) == ((5.0, 5.0, 25.0, 25.0), "dataset")
-    found, source = locate_face(frame, 1, detector, notes)
+    found, source = find_face(frame, 1, detector, notes)
     assert source == "dataset" and found.box == pytest.approx(eyes_to_box((20, 20, 40, 20)))
     assert not detector.seen
-    found, source = locate_face(frame, 2, detector, notes)
+    found, source = find_face(frame, 2, detector, notes)
     assert (found.box, source) == ((0.0, 0.0, 30.0, 30.0), "fixed")  # the larger of the two
-    assert locate_face(frame, 2, None, notes) == (None, "dataset")
+    assert find_face(frame, 2, None, notes) == (None, "dataset")
 
 
 def test_make_detector_haar_needs_no_file():

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from stasn.data.sampling import FrameSampler, clip_indices, even_indices, stride_indices, usable_frames
+from stasn.data.sampling import (
+    FrameSampler,
+    clip_indices,
+    clip_positions,
+    clip_starts,
+    even_indices,
+    stride_indices,
+    usable_frames,
+)
 
 
 @pytest.mark.parametrize(
@@ -19,6 +27,32 @@ def test_stride_indices_toydata():
     assert stride_indices(10, 3) == [0, 3, 6, 9]
     assert stride_indices(10, 3, start=1, count=2) == [1, 4]
     assert stride_indices(2, 5) == [0]
+
+
+def test_clip_positions_toydata():
+    assert clip_positions(10, 4, 2) == [2, 3, 4, 5]
+    assert clip_positions(10, 3, 0, stride=3) == [0, 3, 6]
+    assert clip_positions(3, 5, 0) == [0, 0, 1, 2, 2]  # short video stretched in order
+    with pytest.raises(ValueError, match="outside"):
+        clip_positions(10, 4, 7)
+
+
+def test_clip_starts_toydata():
+    assert clip_starts(10, 5, 1) == [2]  # one clip is centred: last start 5, 5 // 2 = 2
+    assert clip_starts(10, 5, 2) == [0, 5]
+    assert clip_starts(10, 5, 3) == [0, 2, 5]  # round(2.5) = 2 (half to even, as numpy)
+    assert clip_starts(10, 3, 2, stride=3) == [0, 3]  # a clip spans 7 frames
+    assert clip_starts(3, 5, 2) == [0]  # too short: one clip, stretched by clip_positions
+    assert clip_starts(5, 5, 3) == [0]  # equal starts merged
+    assert clip_starts(0, 5, 2) == []
+    with pytest.raises(ValueError, match=">= 1"):
+        clip_starts(10, 5, 0)
+
+
+def test_clip_indices_are_clip_starts_in_frames():
+    for num_frames, clip_len, clips, stride in [(20, 3, 2, 2), (20, 4, 1, 1), (11, 2, 3, 3), (7, 7, 2, 1)]:
+        starts = clip_starts(num_frames, clip_len, clips, stride)
+        assert [run[0] for run in clip_indices(num_frames, clip_len, clips, stride)] == starts
 
 
 def test_clip_indices_spreads_clips():

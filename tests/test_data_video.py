@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stasn.data.testing import numbered_frame, read_number, write_video
 from stasn.data.video import ImageSequence, VideoFile, open_sample, open_video, read_image
 from stasn.datasets.base import Sample
 from stasn.errors import DataError
+from stasn.testing.videos import numbered_frame, read_number, write_video
 
 N = 40
 

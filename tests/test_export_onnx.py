@@ -22,7 +22,7 @@ from stasn.infer.detector import Detector
 from stasn.infer.export import PARITY_TOLERANCE, ParityReport, check_parity, compare_outputs, read_onnx_metadata
 from stasn.infer.inputs import load_image
 from stasn.model import STASN, STASNConfig
-from stasn.train.checkpoint import load_checkpoint, save_checkpoint
+from stasn.model.checkpoint import load_checkpoint, save_checkpoint
 from tiny import TINY_MODEL, save_tiny_checkpoint
 
 

@@ -15,11 +15,11 @@ from stasn.data.crop import crop_face
 from stasn.data.detect import Detection, FaceDetector
 from stasn.data.manifest import CacheInfo
 from stasn.infer.backends import BackendOutput
-from stasn.infer.detector import DEFAULT_THRESHOLD, Detector, _clip_starts
+from stasn.infer.detector import DEFAULT_THRESHOLD, Detector
 from stasn.infer.faces import to_input_pixels
 from stasn.infer.result import STATUS_FACE_TOO_SMALL, STATUS_NO_FACE, STATUS_OK, STATUS_UNREADABLE
 from stasn.model import STASN, STASNConfig
-from stasn.train.checkpoint import save_checkpoint
+from stasn.model.checkpoint import save_checkpoint
 from tiny import TINY_MODEL, save_tiny_checkpoint
 
 
@@ -147,13 +147,6 @@ def test_crops_are_the_training_crops(roundtrip):
     raw = crop_face(image, BoxDetector().box, CacheInfo(64, 128)).highres.transpose(2, 0, 1) / 255.0
     differs = np.abs(seen["highres"][0] - raw).mean()
     assert (differs > 0.01) if roundtrip else (differs < 1e-6)  # JPEG at quality 50 visibly changes noise
-
-
-def test_clip_starts_spread_like_evaluation():
-    assert _clip_starts(10, 5, 2, 1) == [0, 5]
-    assert _clip_starts(10, 5, 3, 1) == [0, 2, 5]  # round(2.5) = 2 (banker's rounding, as numpy)
-    assert _clip_starts(3, 5, 2, 1) == [0]  # too short: one stretched clip
-    assert _clip_starts(0, 5, 2, 1) == []
 
 
 def test_threshold_override_changes_only_the_decision(detector):

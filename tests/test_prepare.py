@@ -16,12 +16,13 @@ from typer.testing import CliRunner
 
 import stasn.data.prepare as prep
 from stasn.cli.main import app
+from stasn.data.cache import PARTS_DIR, part_path
 from stasn.data.manifest import CacheInfo, read_cache_info, read_manifest
-from stasn.data.prepare import PARTS_DIR, part_path, prepare_dataset, prepare_samples
+from stasn.data.prepare import prepare_dataset, prepare_samples
 from stasn.data.sampling import FrameSampler
-from stasn.data.testing import BrightBoxDetector, face_frame, write_video
 from stasn.datasets.base import FaceAnnotations, Sample
 from stasn.errors import DataError
+from stasn.testing.videos import BrightBoxDetector, face_frame, write_video
 
 INFO = CacheInfo(face_size=16, highres_size=32, crop_scale=1.25)
 
@@ -114,7 +115,7 @@ def test_prepare_rerun_skips_finished_videos(dataset, tmp_path, monkeypatch):
     first = (out / "manifest.csv").read_text()
     calls = []
     real = prep._prepare_video
-    monkeypatch.setattr(prep, "_prepare_video", lambda job, *a: calls.append(job.video_id) or real(job, *a))
+    monkeypatch.setattr(prep, "_prepare_video", lambda job, **kw: calls.append(job.video_id) or real(job, **kw))
 
     summary = _prepare(dataset, out)
     assert calls == [] and summary.total.resumed == 6
@@ -234,7 +235,7 @@ _KILLABLE = """
 import sys
 from stasn.data.manifest import CacheInfo
 from stasn.data.prepare import prepare_dataset
-from stasn.data.testing import BrightBoxDetector
+from stasn.testing.videos import BrightBoxDetector
 prepare_dataset("generic", sys.argv[1], sys.argv[2], detector=BrightBoxDetector(delay=0.1),
                 cache_info=CacheInfo(face_size=16, highres_size=32, crop_scale=1.25))
 """

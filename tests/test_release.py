@@ -15,7 +15,7 @@ from stasn.data.detect import BUNDLED_YUNET, GivenBox, make_detector
 from stasn.errors import CheckpointError
 from stasn.infer.detector import Detector
 from stasn.infer.release import DEFAULT_RELEASE, load_release, save_release, score_drift, sha256_of
-from stasn.train.checkpoint import load_checkpoint
+from stasn.model.checkpoint import load_checkpoint
 from tiny import save_tiny_checkpoint
 
 

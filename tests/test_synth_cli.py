@@ -17,7 +17,7 @@ from stasn.data.manifest import CacheInfo, ManifestRow, read_cache_info, read_ma
 from stasn.data.video import read_image
 from stasn.labels import LIVE, SPOOF
 from stasn.synth import PrintParams, PrintSynthesizer, ReplayParams, ReplaySynthesizer, synthesize_cache
-from stasn.synth.procedural import draw_face
+from stasn.testing.faces import draw_face
 
 INFO = CacheInfo(face_size=32, highres_size=64)
 runner = CliRunner()

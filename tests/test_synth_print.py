@@ -10,8 +10,8 @@ import pytest
 from stasn.synth import PrintParams, PrintRanges, PrintSynthesizer
 from stasn.synth.geometry import Pose
 from stasn.synth.halftone import neugebauer_primaries, screen_thresholds
-from stasn.synth.procedural import draw_face, face_clip
 from stasn.synth.recapture import CaptureParams, CaptureRanges, ViewParams
+from stasn.testing.faces import draw_face, face_clip
 
 SMALL = PrintRanges(capture=CaptureRanges(sensor_px=(48.0, 96.0)))
 

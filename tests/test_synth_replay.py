@@ -11,8 +11,8 @@ import pytest
 
 from stasn.synth import ReplayParams, ReplayRanges, ReplaySynthesizer
 from stasn.synth.geometry import Pose, mirror_direction
-from stasn.synth.procedural import draw_face, face_clip
 from stasn.synth.recapture import CaptureParams, CaptureRanges, ViewParams
+from stasn.testing.faces import draw_face, face_clip
 
 SMALL = ReplayRanges(capture=CaptureRanges(sensor_px=(48.0, 96.0)))  # keeps every test render small
 

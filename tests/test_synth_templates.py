@@ -10,12 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from stasn.data.testing import write_video
 from stasn.errors import DataError
 from stasn.synth import ReplayParams, ReplaySynthesizer
-from stasn.synth.device_video import render_device_video
 from stasn.synth.markers import BoardLayout, board_layout, parse_screen_size, read_boards, write_board
-from stasn.synth.procedural import draw_face, face_clip
 from stasn.synth.template_replay import TemplateReplay, TemplateReplayParams
 from stasn.synth.templates import (
     TEMPLATES_JSON,
@@ -25,6 +22,9 @@ from stasn.synth.templates import (
     quad_coverage,
     smooth_quads,
 )
+from stasn.testing.device_video import render_device_video
+from stasn.testing.faces import draw_face, face_clip
+from stasn.testing.videos import write_video
 
 SCREEN = (1080, 2340)  # a phone's panel, portrait
 

@@ -9,8 +9,8 @@ import pytest
 
 from stasn.labels import AttackType
 from stasn.synth import PrintParams, ReplayParams, ReplayRanges, SynthesizeAttack
-from stasn.synth.procedural import face_clip
 from stasn.synth.recapture import CaptureRanges
+from stasn.testing.faces import face_clip
 
 SMALL = ReplayRanges(capture=CaptureRanges(sensor_px=(48.0, 64.0)))
 

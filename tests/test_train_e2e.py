@@ -16,7 +16,7 @@ import torch
 
 from stasn.errors import CheckpointError
 from stasn.evaluate.scores import read_scores
-from stasn.train.checkpoint import load_checkpoint
+from stasn.model.checkpoint import load_checkpoint
 from stasn.train.config import load_experiment
 from stasn.train.run import train_experiment
 from tiny import make_tiny_cache

@@ -109,7 +109,7 @@ def save_tiny_checkpoint(
     import torch
 
     from stasn.model import STASN, STASNConfig
-    from stasn.train.checkpoint import save_checkpoint
+    from stasn.model.checkpoint import save_checkpoint
 
     torch.manual_seed(seed)
     config = STASNConfig(**{**TINY_MODEL, **overrides})

@@ -15,13 +15,13 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from stasn.data.testing import write_video
 from stasn.synth import ReplaySynthesizer
-from stasn.synth.device_video import render_device_video
 from stasn.synth.markers import write_board
-from stasn.synth.procedural import draw_face
 from stasn.synth.template_replay import TemplateReplay
 from stasn.synth.templates import TemplateSet, extract_templates
+from stasn.testing.device_video import render_device_video
+from stasn.testing.faces import draw_face
+from stasn.testing.videos import write_video
 
 OUT = Path(__file__).resolve().parent
 TILE = 200

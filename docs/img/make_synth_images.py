@@ -1,4 +1,4 @@
-"""Make the pictures of docs/synthesis.md from the drawn face of stasn.synth.procedural (no real person).
+"""Make the pictures of docs/synthesis.md from the drawn face of stasn.testing.faces (no real person).
 
 Run from the repository root::
 
@@ -17,8 +17,8 @@ from PIL import Image
 from stasn.synth import PrintSynthesizer, ReplayParams, ReplaySynthesizer
 from stasn.synth.display import subpixel_tile
 from stasn.synth.geometry import Pose
-from stasn.synth.procedural import draw_face
 from stasn.synth.recapture import CaptureParams, ViewParams
+from stasn.testing.faces import draw_face
 
 OUT = Path(__file__).resolve().parent
 TILE = 160

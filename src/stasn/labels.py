@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["LIVE", "SPOOF", "AttackType", "label_name", "parse_label"]
+__all__ = ["LIVE", "SPOOF", "AttackType", "parse_label"]
 
 LIVE = 0
 SPOOF = 1
@@ -30,15 +30,6 @@ class AttackType(str, Enum):
     @property
     def label(self) -> int:
         return LIVE if self is AttackType.LIVE else SPOOF
-
-
-def label_name(label: int) -> str:
-    """``0 -> 'live'``, ``1 -> 'spoof'``; anything else is an error."""
-    if label == LIVE:
-        return "live"
-    if label == SPOOF:
-        return "spoof"
-    raise ValueError(f"label must be {LIVE} (live) or {SPOOF} (spoof), got {label!r}")
 
 
 def parse_label(value: object) -> int:

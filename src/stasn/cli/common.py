@@ -1,17 +1,18 @@
-"""Shared CLI helpers: turn library errors into one line and a non-zero exit."""
+"""Shared CLI helpers: turn library errors into one line and a non-zero exit; progress bars for the library's
+``progress(done, total)`` callbacks (rich stays in the CLI)."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import typer
 
 from stasn.errors import StasnError
 from stasn.fileio import WRITE_ERRNOS, write_error_message
 
-__all__ = ["user_errors", "setup_logging"]
+__all__ = ["user_errors", "setup_logging", "progress_bar"]
 
 _PATH_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError)
 
@@ -47,3 +48,19 @@ def _fail(message: str) -> None:
 
 def setup_logging(verbose: bool = False) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s")
+
+
+@contextlib.contextmanager
+def progress_bar(action: str, unit: str = "videos") -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar, e.g. ``preparing [====    ] 12/40 videos 0:01:10``; yields the ``progress(done, total)``
+    callback that :func:`stasn.data.prepare.prepare_samples` and :func:`stasn.synth.synthesize_cache` call."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn(action), BarColumn(), MofNCompleteColumn(), TextColumn(unit), TimeRemainingColumn())
+    with Progress(*columns, transient=True) as bar:
+        task = bar.add_task(action, total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance

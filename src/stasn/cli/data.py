@@ -12,7 +12,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from stasn.cli.common import setup_logging, user_errors
+from stasn.cli.common import progress_bar, setup_logging, user_errors
 
 __all__ = ["register", "prepare"]
 
@@ -51,12 +51,12 @@ def prepare(
     from stasn.data.sampling import FrameSampler
 
     setup_logging()
-    with user_errors():
+    with user_errors(), progress_bar("preparing") as advance:
         summary = prepare_dataset(
             dataset, root, out, protocol=protocol, fold=fold, split=split, detector=detector,
             sampler=FrameSampler(count=frames_per_video or None, stride=frame_stride, clips=clips_per_video),
             cache_info=CacheInfo(face_size=face_size, highres_size=highres_size, crop_scale=crop_scale),
-            workers=workers or os.cpu_count() or 1, pad=pad.value, progress=True,
+            workers=workers or os.cpu_count() or 1, pad=pad.value, progress=advance,
         )  # fmt: skip
     Console().print(summary_table(summary))
 

@@ -73,7 +73,7 @@ def evaluate(
         if checkpoint is not None or cache is not None:
             if checkpoint is None or cache is None or dev or test:
                 raise ValueError("give --checkpoint together with --cache, and no --dev/--test score files")
-            from stasn.train.testing import evaluate_checkpoint
+            from stasn.train.checkpoint_eval import evaluate_checkpoint
 
             outcome = evaluate_checkpoint(
                 checkpoint,

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -12,20 +10,19 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from stasn.cli.common import setup_logging, user_errors
+from stasn.cli.common import progress_bar, setup_logging, user_errors
+from stasn.synth.kinds import KINDS
 
 __all__ = ["register", "synth"]
 
 
-class Kind(str, Enum):
-    replay = "replay"
-    print = "print"
+Kind = Enum("Kind", {kind: kind for kind in KINDS}, type=str)  # replay | print
 
 
 def synth(
     live: Annotated[Path, typer.Option(exists=True, help="Live faces: a cache folder, its manifest.csv, or images.")],
     out: Annotated[Path, typer.Option(file_okay=False, help="Cache to write into (may be the --live cache).")],
-    kind: Annotated[Kind, typer.Option(case_sensitive=False, help="Attack to synthesize.")] = Kind.replay,
+    kind: Annotated[Kind, typer.Option(case_sensitive=False, help="Attack to synthesize.")] = Kind("replay"),
     per_live: Annotated[int, typer.Option(min=1, help="Attack videos per live video.")] = 1,
     seed: Annotated[int, typer.Option(help="Base seed; the output depends only on it, not on --workers.")] = 0,
     workers: Annotated[int, typer.Option(min=0, help="Processes (0 = one per CPU core).")] = 1,
@@ -46,7 +43,7 @@ def synth(
     from stasn.synth.generate import synthesize_cache
 
     setup_logging()
-    with user_errors(), _progress() as advance:
+    with user_errors(), progress_bar("synthesizing") as advance:
         summary = synthesize_cache(
             live, out, kind=kind.value, per_live=per_live, seed=seed, workers=workers or os.cpu_count() or 1,
             preview=preview, progress=advance, templates=templates, template_ratio=template_ratio,
@@ -58,21 +55,6 @@ def synth(
     )
     if summary.preview is not None:
         console.print(f"preview: {summary.preview}")
-
-
-@contextlib.contextmanager
-def _progress() -> Iterator[Callable[[int, int], None]]:
-    """A rich progress bar over attack videos; yields ``advance(done, total)``."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    columns = (TextColumn("synthesizing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, transient=True) as bar:
-        task = bar.add_task("synth", total=None)
-
-        def advance(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield advance
 
 
 def register(app: typer.Typer) -> None:

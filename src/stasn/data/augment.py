@@ -19,7 +19,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["ClipAugment", "hflip", "jitter_crop", "brightness_contrast", "exposure_gain", "jpeg_roundtrip"]
+from stasn.data.video import jpeg_roundtrip
+
+__all__ = ["ClipAugment", "hflip", "jitter_crop", "brightness_contrast", "exposure_gain"]
 
 
 def hflip(frames: np.ndarray) -> np.ndarray:
@@ -73,17 +75,6 @@ def brightness_contrast(frames: np.ndarray, brightness: float, contrast: float) 
 def exposure_gain(frames: np.ndarray, gain: float) -> np.ndarray:
     """``out = x * gain``, clipped to uint8 (a whole-picture exposure change)."""
     return np.clip(frames.astype(np.float32) * gain + 0.5, 0, 255).astype(np.uint8)
-
-
-def jpeg_roundtrip(frames: np.ndarray, quality: int) -> np.ndarray:
-    """Encode and decode each frame (RGB uint8) as JPEG at ``quality`` (1-100)."""
-    out = []
-    for f in frames:
-        ok, data = cv2.imencode(".jpg", cv2.cvtColor(f, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
-        if not ok:
-            raise ValueError("JPEG encoding failed")
-        out.append(cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB))
-    return np.stack(out)
 
 
 @dataclass(frozen=True)

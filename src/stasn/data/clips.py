@@ -4,8 +4,9 @@ A clip is ``T`` usable frames of one video, in frame order. Frames whose row is 
 ``unreadable``) are left out; a video with no usable frame becomes a :class:`ClipFailure` in
 ``dataset.failures`` (a failure to acquire, for the evaluation to count), never a silent drop.
 
-* Evaluation (``random_start=False``): ``clips_per_video`` clips per video, starts spread evenly over its usable
-  frames; the same clips every time.
+* Evaluation (``random_start=False``): ``clips_per_video`` clips per video, placed among its usable frames by
+  :func:`~stasn.data.sampling.clip_starts` (one clip centred, several spread evenly); the same clips every time, and
+  the ones the predictor scores (:class:`stasn.infer.detector.Detector`).
 * Training (``random_start=True``): one item per video, a new random start each time it is drawn.
 * A video with fewer usable frames than a clip needs is stretched: its frames are repeated in order.
 
@@ -37,11 +38,12 @@ from torch.utils.data import Dataset
 
 from stasn.data.crop import face_from_highres
 from stasn.data.manifest import STATUS_OK, ManifestRow, read_cache_info, read_manifest, rows_by_video
+from stasn.data.sampling import clip_positions, clip_span, clip_starts
 from stasn.data.video import read_image
 from stasn.errors import DataError
 from stasn.labels import LIVE, SPOOF, AttackType
 
-__all__ = ["ClipDataset", "ClipFailure", "SynthTransform", "clip_positions", "balance_weights"]
+__all__ = ["ClipDataset", "ClipFailure", "SynthTransform", "balance_weights"]
 
 log = logging.getLogger(__name__)
 
@@ -66,27 +68,6 @@ class _Video:
     attack_type: str
     subject: str
     dataset: str
-
-
-def clip_positions(num_usable: int, num_frames: int, start: int, stride: int = 1) -> list[int]:
-    """Positions (into a video's list of usable frames) of one clip of ``num_frames`` frames.
-
-    ``start, start + stride, ...`` when they fit; otherwise ``num_frames`` positions spread over all usable frames
-    in order, repeating some (a short video is stretched, not looped).
-
-    >>> clip_positions(10, 4, 2)
-    [2, 3, 4, 5]
-    >>> clip_positions(3, 5, 0)
-    [0, 0, 1, 2, 2]
-    """
-    if num_usable < 1 or num_frames < 1 or stride < 1:
-        raise ValueError(f"need num_usable, num_frames, stride >= 1, got {num_usable}, {num_frames}, {stride}")
-    span = (num_frames - 1) * stride + 1
-    if span <= num_usable:
-        if not 0 <= start <= num_usable - span:
-            raise ValueError(f"clip start {start} outside [0, {num_usable - span}]")
-        return list(range(start, start + span, stride))
-    return [int(p) for p in np.round(np.linspace(0, num_usable - 1, num_frames))]
 
 
 def balance_weights(
@@ -203,15 +184,13 @@ class ClipDataset(Dataset):
         if self.failures:
             log.info("%s split %s: %d videos without a usable frame", self.cache_dir, split, len(self.failures))
 
-        span = (num_frames - 1) * frame_stride + 1
         self.items: list[tuple[int, int | None]] = []  # (video index, start position or None = random)
         for v, video in enumerate(self.videos):
             if random_start:
                 self.items.append((v, None))
                 continue
-            last = max(0, len(video.rows) - span)
-            starts = np.unique(np.round(np.linspace(0, last, clips_per_video)).astype(int)) if last else [0]
-            self.items += [(v, int(s)) for s in starts]
+            starts = clip_starts(len(video.rows), num_frames, clips_per_video, frame_stride)
+            self.items += [(v, s) for s in starts]
 
     @property
     def labels(self) -> list[int]:
@@ -222,7 +201,7 @@ class ClipDataset(Dataset):
     def clips_in_item(self) -> list[int]:
         """How many non-overlapping clips of T frames each item's video holds (at least 1): a 16-frame capture at
         T=4 holds 4, a still image 1. Used to draw long videos more often than short ones."""
-        span = (self.num_frames - 1) * self.frame_stride + 1
+        span = clip_span(self.num_frames, self.frame_stride)
         return [max(1, len(self.videos[v].rows) // span) for v, _ in self.items]
 
     def __len__(self) -> int:
@@ -248,9 +227,9 @@ class ClipDataset(Dataset):
         v, start = self.items[index]
         video = self.videos[v]
         rng = self._rng(index)
-        span = (self.num_frames - 1) * self.frame_stride + 1
         if start is None:
-            start = int(rng.integers(0, max(0, len(video.rows) - span) + 1))
+            last = max(0, len(video.rows) - clip_span(self.num_frames, self.frame_stride))
+            start = int(rng.integers(0, last + 1))
         positions = clip_positions(len(video.rows), self.num_frames, start, self.frame_stride)
         rows = [video.rows[p] for p in positions]
         highres = self._load(rows)  # (T, H, H, 3) uint8

@@ -4,6 +4,10 @@ Splits: train = ``"train"``, val = ``"dev"``, test = ``"test"`` (as ``stasn prep
 get a random start, mild augmentation, optional live/spoof balancing and optional on-the-fly attack synthesis;
 val/test clips are fixed (``eval_clips_per_video`` per video) and never augmented or synthesized.
 
+A missing cache is made in :meth:`CacheDataModule.prepare_data`, which Lightning runs on one process of the whole job
+(``prepare_data_per_node = False``) while the others wait at a barrier; every process then reads the finished cache in
+:meth:`~CacheDataModule.setup`. So under DDP (torchrun, SLURM) one process writes the cache, never several at once.
+
     dm = CacheDataModule("cache/oulu_p1", num_frames=8, batch_size=4, balance=True)
     trainer.fit(system, datamodule=dm)
 """
@@ -22,7 +26,8 @@ from torch.utils.data import DataLoader, RandomSampler, WeightedRandomSampler
 
 from stasn.data.augment import ClipAugment
 from stasn.data.clips import ClipDataset, SynthTransform, balance_weights
-from stasn.data.manifest import ManifestRow, read_manifest
+from stasn.data.manifest import MANIFEST_NAME, CacheInfo, ManifestRow, read_cache_info, read_manifest
+from stasn.errors import DataError
 
 __all__ = ["CacheDataModule", "SAMPLE_BY"]
 
@@ -59,8 +64,11 @@ class CacheDataModule(L.LightningDataModule):
             non-overlapping clips of T frames: a 16-frame capture at T=4 four times as often as a still image, and an
             epoch is ``train_clips_per_video`` times the clips of all videos), so every frame is seen about once.
         frame_stride: step between clip frames, in cached frames.
-        prepare: keyword arguments of :func:`stasn.data.prepare.prepare_dataset` (``dataset``, ``root``, ...);
-            when given, ``prepare_data`` builds/completes the cache first (resumable, so cheap when done).
+        prepare: keyword arguments of :func:`stasn.data.prepare.prepare_dataset` (``dataset``, ``root``, ...); when
+            given and the cache has no ``manifest.csv`` yet, :meth:`prepare_data` makes it (resuming what a killed run
+            finished).
+        cache_info: the crop geometry the model expects: made with it when prepared here (overrides a
+            ``cache_info`` in ``prepare``), and checked against the cache's ``cache.json`` in :meth:`setup`.
         pin_memory: passed to the DataLoaders (useful on GPU).
         seed: seeds the order in which training clips are drawn (shuffle or weighted sampler). Random starts,
             augmentation and synthesis draw from torch's RNG, which ``seed_everything`` and the workers seed.
@@ -84,10 +92,14 @@ class CacheDataModule(L.LightningDataModule):
         sample_by: str = "video",
         frame_stride: int = 1,
         prepare: dict | None = None,
+        cache_info: CacheInfo | None = None,
         pin_memory: bool = False,
         seed: int | None = None,
     ) -> None:
         super().__init__()
+        # One process of the whole job prepares (not one per node): the cache folder is the same path on every node,
+        # and two writers would corrupt it (stasn.data.prepare). With node-local caches, prepare each node's first.
+        self.prepare_data_per_node = False
         self.cache_dir = Path(cache_dir)
         self.num_frames, self.batch_size, self.num_workers = num_frames, batch_size, num_workers
         self.balance, self.synth_transform, self.synth_fraction = balance, synth_transform, synth_fraction
@@ -100,22 +112,37 @@ class CacheDataModule(L.LightningDataModule):
         if sample_by not in SAMPLE_BY:
             raise ValueError(f"Unknown sample_by {sample_by!r}. Valid values are {{{', '.join(SAMPLE_BY)}}}.")
         self.sample_by = sample_by
-        self.prepare, self.pin_memory, self.seed = prepare, pin_memory, seed
+        self.prepare, self.cache_info, self.pin_memory, self.seed = prepare, cache_info, pin_memory, seed
         self.train_set: ClipDataset | None = None
         self.val_set: ClipDataset | None = None
         self.test_set: ClipDataset | None = None
         self._rows: list[ManifestRow] | None = None
 
     def prepare_data(self) -> None:
-        """Build or complete the cache when ``prepare`` was given (one process; assigns no state)."""
-        if self.prepare:
-            from stasn.data.prepare import prepare_dataset
+        """Make the cache when it has no ``manifest.csv`` and ``prepare`` says how. Lightning calls this on one
+        process of the job while the others wait; it assigns no state (the other processes would not see it)."""
+        if not self.prepare or (self.cache_dir / MANIFEST_NAME).is_file():
+            return
+        from stasn.data.prepare import prepare_dataset
 
-            prepare_dataset(out=self.cache_dir, **self.prepare)
+        options = dict(self.prepare)
+        if self.cache_info is not None:
+            options["cache_info"] = self.cache_info
+        log.info("preparing %s (%s) into %s", options.get("dataset"), options.get("root"), self.cache_dir)
+        prepare_dataset(out=self.cache_dir, **options)
 
     def setup(self, stage: str | None = None) -> None:
-        """Build the datasets this stage needs (``fit``: train + val; ``validate``: val; ``test``/``predict``: test)."""
+        """Build the datasets this stage needs (``fit``: train + val; ``validate``: val; ``test``/``predict``: test).
+
+        Raises:
+            DataError: the cache's crops were made with another geometry than ``cache_info``.
+        """
         if self._rows is None:
+            if self.cache_info is not None and (found := read_cache_info(self.cache_dir)) != self.cache_info:
+                raise DataError(
+                    f"{self.cache_dir}: crops were made with {found}, the model expects {self.cache_info}; "
+                    "re-prepare the cache or use another data.cache"
+                )
             self._rows = read_manifest(self.cache_dir)  # once for all splits
         if stage in (None, "fit") and self.train_set is None:
             self.train_set = ClipDataset(

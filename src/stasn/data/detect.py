@@ -14,7 +14,7 @@ All take ``np.ndarray[H, W, 3]`` uint8 RGB frames and return :class:`Detection` 
 ``x1, y1, x2, y2`` in pixels of that frame. Frames larger than ``max_side`` are shrunk before detection (faces in
 anti-spoofing data are large, and detection cost grows with the pixel count) and boxes are scaled back.
 
-When a dataset ships face boxes or eye positions they are used instead of a detector (:func:`locate_face`).
+When a dataset ships face boxes or eye positions they are used instead of a detector (:func:`find_face`).
 When several faces are found, the largest wins (:func:`largest_face`): the subject of an anti-spoofing capture is
 the face closest to the camera; detections far less confident than the best one do not compete.
 """
@@ -23,10 +23,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:
+    from stasn.datasets.base import FaceAnnotations
 
 __all__ = [
     "WholeImageDetector",
@@ -39,10 +42,9 @@ __all__ = [
     "YuNetDetector",
     "SSDDetector",
     "make_detector",
-    "detector_name",
     "largest_face",
     "eyes_to_box",
-    "locate_face",
+    "find_face",
 ]
 
 log = logging.getLogger(__name__)
@@ -314,11 +316,6 @@ def make_detector(spec: str, *, max_side: int | None = 640) -> FaceDetector:
     raise ValueError(f"Unknown detector {name!r}. Valid forms: {_SPECS}")
 
 
-def detector_name(spec: str) -> str:
-    """The name a spec records in the manifest: ``"yunet:/x.onnx"`` -> ``"yunet"``."""
-    return spec.strip().partition(":")[0].lower()
-
-
 def largest_face(detections: list[Detection], *, min_relative_score: float = 0.8) -> Detection | None:
     """The detection with the largest box area among those scoring at least ``min_relative_score`` times the best
     score (ties: the higher score); ``None`` for an empty list.
@@ -350,11 +347,11 @@ def eyes_to_box(eyes: tuple[float, float, float, float]) -> Box:
     return (cx - half, cy - half, cx + half, cy + half)
 
 
-def locate_face(
+def find_face(
     frame: np.ndarray,
     frame_index: int,
     detector: FaceDetector | None,
-    annotations: object | None = None,
+    annotations: FaceAnnotations | None = None,
 ) -> tuple[Detection | None, str]:
     """The face to crop in one frame, and where it came from.
 
@@ -370,10 +367,11 @@ def locate_face(
         ``(detection or None, source)`` with source ``"dataset"`` or the detector's name.
     """
     if annotations is not None:
-        box = getattr(annotations, "boxes", {}).get(frame_index)
+        box = annotations.boxes.get(frame_index)
         if box is not None:
-            return Detection(tuple(float(v) for v in box), 1.0), "dataset"  # type: ignore[arg-type]
-        eyes = getattr(annotations, "eyes", {}).get(frame_index)
+            x1, y1, x2, y2 = (float(v) for v in box)
+            return Detection((x1, y1, x2, y2), 1.0), "dataset"
+        eyes = annotations.eyes.get(frame_index)
         if eyes is not None:
             return Detection(eyes_to_box(eyes), 1.0), "dataset"
     if detector is None:

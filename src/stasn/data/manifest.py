@@ -1,13 +1,12 @@
 """The face-crop cache: its folder layout, ``cache.json`` and the per-frame ``manifest.csv``.
 
-``stasn prepare`` (real datasets) and ``stasn synth`` (synthesized attacks) both write this format, and the training
-``Dataset`` reads it. Layout::
+``stasn prepare`` (real datasets) and ``stasn synth`` (synthesized attacks) both write this format through
+:mod:`stasn.data.cache` (which owns the folder layout and the writes), and the training ``Dataset`` reads it::
 
     <cache>/
       cache.json          CacheInfo: crop sizes and face-box scale used for every crop in this cache
       manifest.csv        one row per sampled frame (ManifestRow), failures included
-      crops/<video_key>/<frame>_face.jpg      TASM input crop, face_size x face_size
-      crops/<video_key>/<frame>_highres.jpg   high-resolution crop of the same square region, highres_size px
+      crops/...           the face crops the rows name (face_path, highres_path), see stasn.data.cache
 
 Both crops cover the *same* square region of the source frame (the face box enlarged by ``CacheInfo.crop_scale``),
 so a box in high-res pixels maps to the face crop by the factor ``face_size / highres_size``.

@@ -4,7 +4,7 @@ For each video (a :class:`~stasn.datasets.Sample`): sample frames (:class:`~stas
 find the face in each (dataset boxes/eyes first, else the detector's largest face), cut both crops
 (:func:`~stasn.data.crop.crop_face`), write them as JPEG under ``crops/<video_key>/``, and finally write the
 video's rows to one part file ``parts/<video_key>.csv``. When all videos are done the part files are merged into
-``manifest.csv``.
+``manifest.csv``. Every path and write is :mod:`stasn.data.cache`'s, shared with ``stasn synth``.
 
 * **Resumable.** A video whose part file exists is not redone, so re-running a killed or finished run only does
   what is missing; delete a part file to redo that video. A part made with other settings (split, protocol,
@@ -15,28 +15,37 @@ video's rows to one part file ``parts/<video_key>.csv``. When all videos are don
   ``unreadable`` row; both are counted in the summary and stay in the manifest with their true label.
 
 One cache holds one protocol/fold: ``split`` is stored per row. Do not run ``stasn prepare`` and ``stasn synth`` on
-the same cache at the same moment (both rewrite ``manifest.csv``).
+the same cache at the same moment (both rewrite ``manifest.csv``); under DDP only one process may prepare
+(:meth:`stasn.data.datamodule.CacheDataModule.prepare_data` does it on one process per node).
 """
 
 from __future__ import annotations
 
-import concurrent.futures
-import contextlib
 import dataclasses
-import hashlib
+import functools
 import logging
 import os
-import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import cv2
 import numpy as np
 
+from stasn.data.cache import (
+    PARTS_DIR,
+    cache_video_id,
+    merge_parts,
+    part_path,
+    remove_stale_temporaries,
+    sample_id,
+    video_key,
+    write_crops,
+    write_part,
+)
 from stasn.data.crop import crop_face
-from stasn.data.detect import FaceDetector, locate_face, make_detector
+from stasn.data.detect import FaceDetector, find_face, make_detector
 from stasn.data.manifest import (
     MANIFEST_NAME,
     STATUS_NO_FACE,
@@ -46,60 +55,21 @@ from stasn.data.manifest import (
     ManifestRow,
     read_manifest,
     write_cache_info,
-    write_manifest,
 )
 from stasn.data.sampling import FrameSampler
 from stasn.data.video import open_sample
 from stasn.errors import DataError
-from stasn.fileio import write_bytes_atomic
-from stasn.pools import process_pool
+from stasn.pools import run_jobs
 
-__all__ = [
-    "PARTS_DIR",
-    "CROPS_DIR",
-    "SplitCounts",
-    "PrepareSummary",
-    "prepare_dataset",
-    "prepare_samples",
-    "cache_video_id",
-    "video_key",
-    "part_path",
-    "merge_parts",
-]
+if TYPE_CHECKING:
+    from stasn.datasets.base import FaceAnnotations, Sample
+
+__all__ = ["SplitCounts", "PrepareSummary", "Annotations", "Progress", "prepare_dataset", "prepare_samples"]
 
 log = logging.getLogger(__name__)
 
-PARTS_DIR = "parts"
-CROPS_DIR = "crops"
-_SAFE = re.compile(r"[^A-Za-z0-9._-]")
-
-Annotations = Callable[[object], object]  # Sample -> FaceAnnotations | None
-
-
-# -- naming --------------------------------------------------------------------------------------------------------
-def cache_video_id(sample: object) -> str:
-    """The ``video_id`` a sample gets in the cache: ``"<dataset>/<sample.video_id>"`` (unique across datasets)."""
-    return f"{sample.dataset}/{sample.video_id}"  # type: ignore[attr-defined]
-
-
-def video_key(video_id: str) -> str:
-    """A relative folder path for a cache ``video_id``: its ``/``-separated parts with unsafe characters replaced.
-
-    When anything had to be replaced, a short hash of the original id is appended so two ids never share a key.
-
-    >>> video_key("nuaa/ClientRaw/0001/0001_00_00_01")
-    'nuaa/ClientRaw/0001/0001_00_00_01'
-    """
-    parts = [_SAFE.sub("_", p) if p not in ("", ".", "..") else "_" for p in video_id.split("/")]
-    key = "/".join(parts)
-    if key != video_id:
-        key += "-" + hashlib.sha1(video_id.encode("utf-8")).hexdigest()[:8]
-    return key
-
-
-def part_path(cache_dir: str | Path, video_id: str) -> Path:
-    """The part file that marks ``video_id`` (a cache id) as finished."""
-    return Path(cache_dir) / PARTS_DIR / (video_key(video_id) + ".csv")
+Annotations = Callable[["Sample"], "FaceAnnotations | None"]  # a dataset adapter's ``annotations`` method
+Progress = Callable[[int, int], None]  # progress(done, total), called after each video
 
 
 # -- summary -------------------------------------------------------------------------------------------------------
@@ -152,9 +122,9 @@ class PrepareSummary:
 # -- one video -----------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Job:
-    sample: object  # stasn.datasets.Sample
-    video_id: str
-    annotations: object | None  # FaceAnnotations | None
+    sample: Sample
+    video_id: str  # the cache's id (cache_video_id)
+    annotations: FaceAnnotations | None
 
 
 @dataclass(frozen=True)
@@ -167,25 +137,27 @@ class _Settings:
     max_side: int | None
 
 
-def _row(job: _Job, settings: _Settings, frame_index: int, **fields: object) -> ManifestRow:
+def _row(
+    job: _Job, settings: _Settings, frame_index: int, *, extra: dict[str, Any] | None = None, **fields: Any
+) -> ManifestRow:
+    """The manifest row of one sampled frame; ``fields`` are the per-frame ones (status, detector, box, paths)."""
     s = job.sample
-    extra = {"sampling": settings.sampler.describe(), **fields.pop("extra", {})}  # type: ignore[dict-item]
     return ManifestRow(
-        sample_id=f"{job.video_id}#{frame_index}",
+        sample_id=sample_id(job.video_id, frame_index),
         video_id=job.video_id,
-        dataset=s.dataset,  # type: ignore[attr-defined]
+        dataset=s.dataset,
         source_path=str(_source_path(s, frame_index)),
         frame_index=frame_index,
-        label=s.label,  # type: ignore[attr-defined]
-        attack_type=s.attack_type,  # type: ignore[attr-defined]
-        split=s.split,  # type: ignore[attr-defined]
-        subject=s.subject,  # type: ignore[attr-defined]
-        session=s.session,  # type: ignore[attr-defined]
-        device=s.device,  # type: ignore[attr-defined]
-        protocol=_text(s.protocol),  # type: ignore[attr-defined]
-        fold=_text(s.fold),  # type: ignore[attr-defined]
-        extra=extra,
-        **fields,  # type: ignore[arg-type]
+        label=s.label,
+        attack_type=s.attack_type,
+        split=s.split,
+        subject=s.subject,
+        session=s.session,
+        device=s.device,
+        protocol=_text(s.protocol),
+        fold=_text(s.fold),
+        extra={"sampling": settings.sampler.describe(), **(extra or {})},
+        **fields,
     )
 
 
@@ -193,26 +165,19 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _source_path(sample: object, frame_index: int) -> Path:
+def _source_path(sample: Sample, frame_index: int) -> Path:
     """The file a frame came from (absolute, normalised): the video, or the frame's own image for a sequence."""
-    frames = getattr(sample, "frame_paths", None)
+    frames = sample.frame_paths
     if frames and 0 <= frame_index < len(frames):
         return Path(os.path.abspath(frames[frame_index]))
-    return Path(os.path.abspath(sample.path))  # type: ignore[attr-defined]
-
-
-def _write_jpeg(path: Path, rgb: np.ndarray, quality: int) -> None:
-    ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise DataError(f"{path}: JPEG encoding failed")
-    write_bytes_atomic(path, data.tobytes())
+    return Path(os.path.abspath(sample.path))
 
 
 def _frame_row(job: _Job, settings: _Settings, detector: FaceDetector, index: int, frame: np.ndarray) -> ManifestRow:
-    found, source = locate_face(frame, index, detector, job.annotations)
+    found, source = find_face(frame, index, detector, job.annotations)
     if found is None:
         return _row(job, settings, index, status=STATUS_NO_FACE, detector=source)
-    extra: dict = {}
+    extra: dict[str, Any] = {}
     if found.landmarks is not None:
         extra["landmarks"] = [round(float(v), 1) for v in found.landmarks.ravel()]  # source-frame pixels
     if source != "dataset":
@@ -222,11 +187,9 @@ def _frame_row(job: _Job, settings: _Settings, detector: FaceDetector, index: in
     except ValueError as exc:  # a dataset box outside the frame, or an empty box
         error = {"error": str(exc)}
         return _row(job, settings, index, status=STATUS_NO_FACE, detector=source, box=found.box, extra=error)
-    key = video_key(job.video_id)
-    face_rel = f"{CROPS_DIR}/{key}/{index:06d}_face.jpg"
-    highres_rel = f"{CROPS_DIR}/{key}/{index:06d}_highres.jpg"
-    _write_jpeg(settings.cache_dir / face_rel, crop.face, settings.info.jpeg_quality)
-    _write_jpeg(settings.cache_dir / highres_rel, crop.highres, settings.info.jpeg_quality)
+    face_rel, highres_rel = write_crops(
+        settings.cache_dir, job.video_id, index, crop.face, crop.highres, settings.info.jpeg_quality
+    )
     return _row(
         job,
         settings,
@@ -241,12 +204,12 @@ def _frame_row(job: _Job, settings: _Settings, detector: FaceDetector, index: in
     )
 
 
-def _prepare_video(job: _Job, settings: _Settings, detector: FaceDetector) -> list[ManifestRow]:
+def _prepare_video(job: _Job, *, settings: _Settings, detector: FaceDetector) -> list[ManifestRow]:
     """Crop every sampled frame of one video and write its part file. Returns its rows in frame order."""
     rows: dict[int, ManifestRow] = {}
     try:
         with open_sample(job.sample, threads=_DECODER_THREADS) as source:
-            pending = settings.sampler.indices(source.num_frames, getattr(job.sample, "first_frames", None))
+            pending = settings.sampler.indices(source.num_frames, job.sample.first_frames)
             while pending:
                 try:
                     for index, frame in source.read(pending):
@@ -265,7 +228,7 @@ def _prepare_video(job: _Job, settings: _Settings, detector: FaceDetector) -> li
     ordered = [rows[i] for i in sorted(rows)]
     if not ordered:  # an empty video (or first_frames=0): still record that it was seen
         ordered = [_row(job, settings, 0, status=STATUS_UNREADABLE, extra={"error": "no frames to sample"})]
-    write_manifest(ordered, part_path(settings.cache_dir, job.video_id))
+    write_part(settings.cache_dir, job.video_id, ordered)
     return ordered
 
 
@@ -275,15 +238,13 @@ _DECODER_THREADS: int | None = None  # None in the main process: FFmpeg's choice
 
 def _init_worker(detector: str | FaceDetector, max_side: int | None) -> None:
     global _WORKER_DETECTOR, _DECODER_THREADS
-    cv2.setNumThreads(1)  # one process per core; OpenCV's and FFmpeg's own threads would only compete
-    _DECODER_THREADS = 1
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    _DECODER_THREADS = 1  # one process per core; FFmpeg's own threads would only compete
     _WORKER_DETECTOR = make_detector(detector, max_side=max_side) if isinstance(detector, str) else detector
 
 
-def _worker_prepare(job: _Job, settings: _Settings) -> list[ManifestRow]:
+def _worker_prepare(job: _Job, *, settings: _Settings) -> list[ManifestRow]:
     assert _WORKER_DETECTOR is not None, "worker not initialised"
-    return _prepare_video(job, settings, _WORKER_DETECTOR)
+    return _prepare_video(job, settings=settings, detector=_WORKER_DETECTOR)
 
 
 # -- resuming and merging ------------------------------------------------------------------------------------------
@@ -296,12 +257,12 @@ def _finished_rows(job: _Job, settings: _Settings) -> list[ManifestRow] | None:
     if not rows:
         return None
     s, first = job.sample, rows[0]
-    expected = {
-        "split": s.split,  # type: ignore[attr-defined]
-        "label": s.label,  # type: ignore[attr-defined]
-        "attack_type": s.attack_type,  # type: ignore[attr-defined]
-        "protocol": _text(s.protocol),  # type: ignore[attr-defined]
-        "fold": _text(s.fold),  # type: ignore[attr-defined]
+    expected: dict[str, object] = {
+        "split": s.split,
+        "label": s.label,
+        "attack_type": s.attack_type,
+        "protocol": _text(s.protocol),
+        "fold": _text(s.fold),
         "sampling": settings.sampler.describe(),
     }
     found = {k: (first.extra.get(k) if k == "sampling" else getattr(first, k)) for k in expected}
@@ -318,39 +279,9 @@ def _finished_rows(job: _Job, settings: _Settings) -> list[ManifestRow] | None:
     return rows
 
 
-def merge_parts(cache_dir: str | Path) -> Path:
-    """Rebuild ``manifest.csv`` from every part file, keeping rows of videos that have no part (e.g. written by
-    ``stasn synth``). Atomic; returns the manifest path."""
-    cache_dir = Path(cache_dir)
-    from_parts: dict[str, list[ManifestRow]] = {}
-    for path in sorted((cache_dir / PARTS_DIR).rglob("*.csv")):
-        if path.name.startswith("."):  # a temporary file of an interrupted write
-            continue
-        rows = read_manifest(path)
-        if rows:
-            from_parts[rows[0].video_id] = rows
-    manifest = cache_dir / MANIFEST_NAME
-    kept = [r for r in read_manifest(manifest) if r.video_id not in from_parts] if manifest.is_file() else []
-    return write_manifest(kept + [r for vid in sorted(from_parts) for r in from_parts[vid]], manifest)
-
-
-def _remove_stale_temporaries(cache_dir: Path) -> int:
-    """Delete temporary files (``.<name>.<random>.tmp<suffix>``) a killed run left in ``crops/`` and ``parts/``."""
-    removed = 0
-    for folder in (cache_dir / CROPS_DIR, cache_dir / PARTS_DIR):
-        if folder.is_dir():
-            for path in folder.rglob(".*.tmp*"):
-                path.unlink(missing_ok=True)
-                removed += 1
-    for path in cache_dir.glob(f".{MANIFEST_NAME}.*.tmp*"):
-        path.unlink(missing_ok=True)
-        removed += 1
-    return removed
-
-
 # -- the entry points ----------------------------------------------------------------------------------------------
 def prepare_samples(
-    samples: Iterable[object],
+    samples: Iterable[Sample],
     out: str | Path,
     *,
     annotations: Annotations | None = None,
@@ -361,7 +292,7 @@ def prepare_samples(
     workers: int = 1,
     pad: str = "edge",
     max_side: int | None = 640,
-    progress: bool = False,
+    progress: Progress | None = None,
 ) -> PrepareSummary:
     """Write the face-crop cache for ``samples`` into ``out`` (resumable; see the module docstring).
 
@@ -378,7 +309,8 @@ def prepare_samples(
         workers: processes; 1 runs in this process.
         pad: ``"edge"`` or ``"zero"`` padding where the crop leaves the frame.
         max_side: frames are shrunk to this longest side for detection only (crops come from the full frame).
-        progress: show a progress bar (rich) on the terminal.
+        progress: called as ``progress(done, total)`` after each video prepared in this call (resumed videos are
+            not counted); the CLI draws its bar with it.
 
     Returns:
         :class:`PrepareSummary` with per-split counts of videos, frames and failures.
@@ -397,19 +329,19 @@ def prepare_samples(
         raise ValueError(f"workers must be >= 1, got {workers}")
     # Built here even with workers > 1: a bad spec or a missing model fails before any work starts.
     detector_obj = make_detector(detector, max_side=max_side) if isinstance(detector, str) else detector
-    samples = list(samples)
-    jobs, seen = [], {}
+    jobs: list[_Job] = []
+    seen: dict[str, Path] = {}
     for sample in samples:
         video_id = cache_video_id(sample)
         key = video_key(video_id)
         if key in seen:
-            raise DataError(f"{sample.path}: video_id {video_id!r} is not unique (also {seen[key]})")  # type: ignore[attr-defined]
-        seen[key] = sample.path  # type: ignore[attr-defined]
+            raise DataError(f"{sample.path}: video_id {video_id!r} is not unique (also {seen[key]})")
+        seen[key] = sample.path
         jobs.append(_Job(sample, video_id, annotations(sample) if annotations else None))
 
     out.mkdir(parents=True, exist_ok=True)
     write_cache_info(out, info)
-    if removed := _remove_stale_temporaries(out):
+    if removed := remove_stale_temporaries(out):
         log.info("removed %d temporary files left by an interrupted run", removed)
     settings = _Settings(out, info, sampler, detector_obj.name, pad, max_side)
 
@@ -420,53 +352,28 @@ def prepare_samples(
         if rows is None:
             todo.append(job)
         else:
-            summary.splits.setdefault(job.sample.split, SplitCounts()).add_video(rows, resumed=True)  # type: ignore[attr-defined]
+            summary.splits.setdefault(job.sample.split, SplitCounts()).add_video(rows, resumed=True)
     if len(jobs) > len(todo):
         log.info("%d of %d videos already prepared in %s; skipping them", len(jobs) - len(todo), len(jobs), out)
 
-    with _progress(progress, len(todo)) as advance:
-        for job, rows in _run(todo, settings, detector, detector_obj, workers):
-            summary.splits.setdefault(job.sample.split, SplitCounts()).add_video(rows, resumed=False)  # type: ignore[attr-defined]
-            advance()
+    # Workers come from a fork server, build their own detector from the spec, and exit with this process, kill -9
+    # included (stasn.pools); in this process the detector built above is used.
+    finished = run_jobs(
+        functools.partial(_worker_prepare, settings=settings),
+        todo,
+        workers=workers,
+        in_process=functools.partial(_prepare_video, settings=settings, detector=detector_obj),
+        initializer=_init_worker,
+        initargs=(detector, max_side),
+        preload=["stasn.data.prepare", "stasn.datasets"],
+    )
+    for done, (job, rows) in enumerate(finished, start=1):
+        summary.splits.setdefault(job.sample.split, SplitCounts()).add_video(rows, resumed=False)
+        if progress is not None:
+            progress(done, len(todo))
     summary.manifest = merge_parts(out)
     summary.seconds = time.perf_counter() - start
     return summary
-
-
-def _run(todo: list[_Job], settings: _Settings, spec: str | FaceDetector, detector: FaceDetector, workers: int):
-    """Yield ``(job, rows)`` as videos finish, in this process or in ``workers`` processes."""
-    if workers == 1 or len(todo) <= 1:
-        for job in todo:
-            yield job, _prepare_video(job, settings, detector)
-        return
-    # Workers come from a fork server and exit with this process, kill -9 included (stasn.pools).
-    with process_pool(
-        min(workers, len(todo)),
-        initializer=_init_worker,
-        initargs=(spec, settings.max_side),
-        preload=["stasn.data.prepare", "stasn.datasets"],
-    ) as pool:
-        futures = {pool.submit(_worker_prepare, job, settings): job for job in todo}
-        try:
-            for future in concurrent.futures.as_completed(futures):
-                yield futures[future], future.result()
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-
-
-@contextlib.contextmanager
-def _progress(enabled: bool, total: int) -> Iterator[Callable[[], None]]:
-    """A rich progress bar over videos when ``enabled``; yields the function that advances it."""
-    if not enabled or total == 0:
-        yield lambda: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    columns = (TextColumn("preparing"), BarColumn(), MofNCompleteColumn(), TextColumn("videos"), TimeRemainingColumn())
-    with Progress(*columns) as bar:
-        task = bar.add_task("prepare", total=total)
-        yield lambda: bar.advance(task)
 
 
 def prepare_dataset(
@@ -477,8 +384,8 @@ def prepare_dataset(
     protocol: str | None = None,
     fold: str | None = None,
     split: str | None = None,
-    dataset_options: dict | None = None,
-    **kwargs: object,
+    dataset_options: dict[str, Any] | None = None,
+    **kwargs: Any,
 ) -> PrepareSummary:
     """Open a dataset with its adapter and prepare its samples (:func:`prepare_samples` takes ``kwargs``).
 
@@ -498,4 +405,4 @@ def prepare_dataset(
     from stasn.datasets import open_dataset
 
     adapter = open_dataset(dataset, root, protocol=protocol, fold=fold, split=split, **(dataset_options or {}))
-    return prepare_samples(adapter, out, annotations=adapter.annotations, **kwargs)  # type: ignore[arg-type]
+    return prepare_samples(adapter, out, annotations=adapter.annotations, **kwargs)

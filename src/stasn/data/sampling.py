@@ -15,6 +15,11 @@ first N frames of each video) is applied first, by shrinking the number of frame
 
 A video shorter than what was asked gives what it has (never repeated indices); padding a short clip is the
 training dataset's job (:mod:`stasn.data.clips`).
+
+Clips of ``T`` frames are placed by one rule wherever a video is cut into clips — in a video's frames here, and in its
+usable (cached) frames by evaluation (:class:`~stasn.data.clips.ClipDataset`) and by the predictor
+(:class:`stasn.infer.detector.Detector`): :func:`clip_starts` says where clips start and :func:`clip_positions` which
+frames one clip takes. So the predictor scores the clips evaluation scored.
 """
 
 from __future__ import annotations
@@ -23,7 +28,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["FrameSampler", "even_indices", "stride_indices", "clip_indices", "usable_frames"]
+__all__ = [
+    "FrameSampler",
+    "even_indices",
+    "stride_indices",
+    "clip_span",
+    "clip_starts",
+    "clip_positions",
+    "clip_indices",
+    "usable_frames",
+]
 
 
 def usable_frames(num_frames: int, first_frames: int | None = None) -> int:
@@ -66,33 +80,72 @@ def stride_indices(num_frames: int, stride: int, *, start: int = 0, count: int |
     return indices if count is None else indices[:count]
 
 
-def clip_indices(num_frames: int, clip_len: int, num_clips: int = 1, stride: int = 1) -> list[list[int]]:
-    """``num_clips`` runs of ``clip_len`` frames at step ``stride``, their starts spread evenly over the video.
+def clip_span(num_frames: int, stride: int = 1) -> int:
+    """Frames one clip of ``num_frames`` frames at step ``stride`` covers, first to last: ``(T - 1) * stride + 1``."""
+    return (num_frames - 1) * stride + 1
 
-    One clip is centred. A video too short for one full clip gives one shorter clip; clips may overlap when the
-    video is short, and identical clips are merged.
+
+def clip_starts(num_available: int, num_frames: int, clips: int, stride: int = 1) -> list[int]:
+    """Where ``clips`` clips of ``num_frames`` frames (step ``stride``) start among ``num_available`` frames.
+
+    One clip is centred; several have their starts spread evenly from the first frame to the last start that fits
+    (rounded half to even, as numpy rounds; equal starts are merged). When not even one clip fits, the one clip
+    starts at 0 (:func:`clip_positions` then stretches it); no frame gives no clip.
+
+    >>> clip_starts(10, 5, 1)
+    [2]
+    >>> clip_starts(10, 5, 3)
+    [0, 2, 5]
+    >>> clip_starts(3, 5, 2)
+    [0]
+    """
+    if num_frames < 1 or clips < 1 or stride < 1:
+        raise ValueError(f"need num_frames, clips, stride >= 1, got {num_frames}, {clips}, {stride}")
+    if num_available < 1:
+        return []
+    last = max(0, num_available - clip_span(num_frames, stride))
+    if clips == 1:
+        return [last // 2]
+    return [int(s) for s in np.unique(np.round(np.linspace(0, last, clips)).astype(int))]
+
+
+def clip_positions(num_available: int, num_frames: int, start: int, stride: int = 1) -> list[int]:
+    """The frames (positions among ``num_available``) one clip of ``num_frames`` frames starting at ``start`` takes.
+
+    ``start, start + stride, ...`` when they fit; otherwise ``num_frames`` positions spread over all frames in order,
+    repeating some (a short video is stretched, not looped).
+
+    >>> clip_positions(10, 4, 2)
+    [2, 3, 4, 5]
+    >>> clip_positions(3, 5, 0)
+    [0, 0, 1, 2, 2]
+    """
+    if num_available < 1 or num_frames < 1 or stride < 1:
+        raise ValueError(f"need num_available, num_frames, stride >= 1, got {num_available}, {num_frames}, {stride}")
+    span = clip_span(num_frames, stride)
+    if span <= num_available:
+        if not 0 <= start <= num_available - span:
+            raise ValueError(f"clip start {start} outside [0, {num_available - span}]")
+        return list(range(start, start + span, stride))
+    return [int(p) for p in np.round(np.linspace(0, num_available - 1, num_frames))]
+
+
+def clip_indices(num_frames: int, clip_len: int, num_clips: int = 1, stride: int = 1) -> list[list[int]]:
+    """``num_clips`` runs of ``clip_len`` frames at step ``stride``, placed by :func:`clip_starts` (one run is
+    centred, several spread evenly).
+
+    A video too short for one full run gives one shorter run (sampling never repeats a frame); runs may overlap when
+    the video is short.
 
     >>> clip_indices(20, 3, num_clips=2, stride=2)
     [[0, 2, 4], [15, 17, 19]]
     """
     if clip_len < 1 or num_clips < 1:
         raise ValueError(f"clip_len and num_clips must be >= 1, got {clip_len} and {num_clips}")
-    if num_frames == 0:
-        return []
-    span = (clip_len - 1) * stride + 1  # frames one clip covers
-    if span >= num_frames:
+    span = clip_span(clip_len, stride)
+    if 0 < num_frames < span:
         return [stride_indices(num_frames, stride, count=clip_len)]
-    last_start = num_frames - span
-    if num_clips == 1:
-        starts = [last_start // 2]
-    else:
-        starts = np.round(np.linspace(0, last_start, num_clips)).astype(int).tolist()
-    clips: list[list[int]] = []
-    for start in starts:
-        clip = list(range(start, start + span, stride))
-        if clip not in clips:
-            clips.append(clip)
-    return clips
+    return [list(range(start, start + span, stride)) for start in clip_starts(num_frames, clip_len, num_clips, stride)]
 
 
 @dataclass(frozen=True)

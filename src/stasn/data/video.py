@@ -20,15 +20,19 @@ import bisect
 import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import cv2
 import numpy as np
 
 from stasn.errors import DataError, LimitError
+from stasn.media import IMAGE_SUFFIXES
+
+if TYPE_CHECKING:
+    from stasn.datasets.base import Sample
 
 __all__ = [
-    "IMAGE_SUFFIXES",
     "FrameSource",
     "VideoFile",
     "ImageSequence",
@@ -36,12 +40,13 @@ __all__ = [
     "open_video",
     "open_sample",
     "read_image",
+    "encode_jpeg",
+    "decode_jpeg",
+    "jpeg_roundtrip",
     "av_reason",
 ]
 
 log = logging.getLogger(__name__)
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 
 
 def read_image(path: str | Path) -> np.ndarray:
@@ -50,11 +55,53 @@ def read_image(path: str | Path) -> np.ndarray:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: image file not found")
     # cv2.imdecode on the bytes instead of cv2.imread: imread cannot open non-ASCII paths on some platforms.
-    data = np.fromfile(path, dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    image = _decode_rgb(np.fromfile(path, dtype=np.uint8))
     if image is None:
         raise DataError(f"{path}: cannot decode this image (corrupt or not an image)")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return image
+
+
+def _decode_rgb(data: np.ndarray) -> np.ndarray | None:
+    """Encoded image bytes (``uint8[N]``) -> ``np.ndarray[H, W, 3]`` uint8 RGB, or ``None`` when OpenCV cannot."""
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    return None if image is None else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+# One JPEG codec for every crop the model sees: the cache's crops (``stasn prepare``, ``stasn synth``), the
+# predictor's round trip that makes a live crop look like a cached one, the codec steps of the synthesizers and the
+# training augmentation all go through these three functions, so a crop gets the same pixels wherever it is made.
+def encode_jpeg(rgb: np.ndarray, quality: int) -> bytes:
+    """``np.ndarray[H, W, 3]`` uint8 RGB -> JPEG bytes at ``quality`` (1-100), with OpenCV's libjpeg.
+
+    Raises:
+        ValueError: ``quality`` outside [1, 100]. :class:`DataError`: OpenCV could not encode the image.
+    """
+    if not 1 <= quality <= 100:
+        raise ValueError(f"JPEG quality must be in [1, 100], got {quality}")
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:  # pragma: no cover - OpenCV failure
+        raise DataError(f"OpenCV failed to JPEG-encode a {rgb.dtype} {rgb.shape} image")
+    return data.tobytes()
+
+
+def decode_jpeg(data: bytes) -> np.ndarray:
+    """JPEG bytes -> ``np.ndarray[H, W, 3]`` uint8 RGB, decoded as :func:`read_image` decodes a file.
+
+    Raises:
+        :class:`DataError`: the bytes are not a decodable image.
+    """
+    image = _decode_rgb(np.frombuffer(data, dtype=np.uint8))
+    if image is None:
+        raise DataError("cannot decode these bytes as an image")
+    return image
+
+
+def jpeg_roundtrip(images: np.ndarray, quality: int) -> np.ndarray:
+    """Encode and decode ``np.ndarray[H, W, 3]`` or each frame of ``np.ndarray[T, H, W, 3]`` (uint8 RGB) as JPEG at
+    ``quality``: the pixels a crop has once stored in a cache, or the blocking and ringing of a compressed capture."""
+    if images.ndim == 4:
+        return np.stack([decode_jpeg(encode_jpeg(frame, quality)) for frame in images])
+    return decode_jpeg(encode_jpeg(images, quality))
 
 
 def _upright(rgb: np.ndarray, ccw_degrees: int) -> np.ndarray:
@@ -308,11 +355,6 @@ def open_video(
     return VideoFile(path, threads=threads)
 
 
-def open_sample(sample: object, *, threads: int | None = None) -> FrameSource:
+def open_sample(sample: Sample, *, threads: int | None = None) -> FrameSource:
     """Open a :class:`stasn.datasets.Sample` (video, image sequence or still image)."""
-    return open_video(
-        sample.path,  # type: ignore[attr-defined]
-        frame_paths=getattr(sample, "frame_paths", None),
-        is_image=getattr(sample, "is_image", None) or None,
-        threads=threads,
-    )
+    return open_video(sample.path, frame_paths=sample.frame_paths, is_image=sample.is_image or None, threads=threads)

@@ -1,4 +1,4 @@
-"""Small helpers the adapters share: file-type sets, numeric-line parsing with file:line errors, ids from paths."""
+"""Small helpers the adapters share: numeric-line parsing with file:line errors, ids from paths."""
 
 from __future__ import annotations
 
@@ -8,17 +8,12 @@ from pathlib import Path
 from stasn.errors import DataError
 
 __all__ = [
-    "VIDEO_EXTENSIONS",
-    "IMAGE_EXTENSIONS",
     "parse_numbers",
     "read_numeric_rows",
     "relative_id",
     "natural_key",
     "xywh_to_xyxy",
 ]
-
-VIDEO_EXTENSIONS = frozenset({".avi", ".mov", ".mp4", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp"})
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 
 _SEPARATORS = re.compile(r"[,\s]+")
 

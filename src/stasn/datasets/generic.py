@@ -24,7 +24,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from stasn.datasets._files import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, natural_key, read_numeric_rows, relative_id
+from stasn.datasets._files import natural_key, read_numeric_rows, relative_id
 from stasn.datasets.base import (
     SPLITS,
     DatasetAdapter,
@@ -36,6 +36,7 @@ from stasn.datasets.base import (
 )
 from stasn.errors import DataError
 from stasn.labels import LIVE, AttackType, parse_label
+from stasn.media import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 __all__ = ["Generic", "SAMPLES_CSV"]
 
@@ -43,7 +44,7 @@ SAMPLES_CSV = "samples.csv"
 _REQUIRED = ("path", "label", "split")
 _OPTIONAL = ("attack_type", "subject", "session", "device", "video_id", "boxes")
 _SPLIT_ALIASES = {"devel": "dev", "val": "dev", "valid": "dev", "validation": "dev"}
-_MEDIA = VIDEO_EXTENSIONS | IMAGE_EXTENSIONS
+_MEDIA = VIDEO_SUFFIXES | IMAGE_SUFFIXES
 
 
 class Generic(DatasetAdapter):
@@ -130,14 +131,14 @@ class Generic(DatasetAdapter):
         if path.is_dir():  # a folder of frames = an image-sequence video
             frame_paths = tuple(
                 sorted(
-                    (p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS),
+                    (p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES),
                     key=lambda p: natural_key(p.name),
                 )
             )
             if not frame_paths:
                 raise DataError(f"{where}: {path} is a folder without images")
         elif path.suffix.lower() not in _MEDIA:
-            raise DataError(f"{where}: {path.name} is neither a video ({_fmt(VIDEO_EXTENSIONS)}) nor an image")
+            raise DataError(f"{where}: {path.name} is neither a video ({_fmt(VIDEO_SUFFIXES)}) nor an image")
         video_id = rec.get("video_id") or Path(rec["path"]).with_suffix("").as_posix()
         if rec.get("boxes"):
             boxes = self.root / rec["boxes"]
@@ -155,7 +156,7 @@ class Generic(DatasetAdapter):
             session=rec.get("session", ""),
             device=rec.get("device", ""),
             protocol=self.protocol,
-            is_image=frame_paths is None and path.suffix.lower() in IMAGE_EXTENSIONS,
+            is_image=frame_paths is None and path.suffix.lower() in IMAGE_SUFFIXES,
             frame_paths=frame_paths,
         )
 
@@ -180,7 +181,7 @@ class Generic(DatasetAdapter):
                             video_id=relative_id(path, self.root),
                             dataset=self.name,
                             protocol=self.protocol,
-                            is_image=path.suffix.lower() in IMAGE_EXTENSIONS,
+                            is_image=path.suffix.lower() in IMAGE_SUFFIXES,
                         )
                     )
         if not samples:

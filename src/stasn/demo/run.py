@@ -28,13 +28,12 @@ import numpy as np
 
 from stasn.data.manifest import CacheInfo
 from stasn.fileio import atomic_path
+from stasn.media import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 __all__ = ["DemoOptions", "DemoResult", "run_demo", "live_dir_dataset"]
 
 log = logging.getLogger(__name__)
 DEMO_CONFIG = Path(__file__).resolve().parents[3] / "configs" / "demo.yaml"
-_VIDEO_EXT = {".mp4", ".avi", ".mov", ".mkv", ".webm"}
-_IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp"}
 
 
 @dataclass
@@ -80,8 +79,8 @@ def live_dir_dataset(live_dir: Path, out_dir: Path, *, splits=(0.6, 0.2, 0.2)) -
     split_of = split_subjects([s.name for s in subjects], splits, np.random.default_rng(0))
     rows = []
     for subject in subjects:
-        videos = sorted(p for p in subject.rglob("*") if p.suffix.lower() in _VIDEO_EXT)
-        images = sorted(p for p in subject.rglob("*") if p.suffix.lower() in _IMAGE_EXT)
+        videos = sorted(p for p in subject.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
+        images = sorted(p for p in subject.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
         entries = [(v, f"{subject.name}/{v.stem}") for v in videos]
         if images:
             entries.append((subject, f"{subject.name}/images"))
@@ -115,6 +114,7 @@ def run_demo(options: DemoOptions, *, echo: Callable[[str], None] = print) -> De
     from stasn.data.prepare import prepare_dataset
     from stasn.demo.livedata import write_live_dataset
     from stasn.synth import synthesize_cache
+    from stasn.synth.kinds import KINDS
     from stasn.train.config import load_experiment
     from stasn.train.run import train_experiment
 
@@ -168,7 +168,7 @@ def run_demo(options: DemoOptions, *, echo: Callable[[str], None] = print) -> De
     seconds["prepare"] = time.perf_counter() - t
 
     t = step(3, "synth: replay and print attacks from every live video")
-    for kind in ("replay", "print"):
+    for kind in KINDS:
         made = synthesize_cache(
             cache, cache, kind=kind, per_live=1, seed=options.seed, workers=2, preview=out / f"synth-{kind}-preview.png"
         )
@@ -230,6 +230,6 @@ def _predict_one(checkpoint: Path, live_root: Path, options: DemoOptions) -> dic
     if path.is_dir():  # an image sequence (--live-dir): its frames, in order, are the video
         from stasn.data.video import read_image
 
-        images = sorted(p for p in path.iterdir() if p.suffix.lower() in _IMAGE_EXT)[:30]
+        images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[:30]
         return detector.predict_video(np.stack([read_image(p) for p in images])).to_dict()
     return detector.predict_video(path).to_dict()

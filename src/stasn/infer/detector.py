@@ -20,8 +20,9 @@ and decodes the high-res crop too and derives the TASM crop from it (``jpeg_roun
 * **A video** is sampled like ``stasn prepare`` samples training videos — ``video_frames`` frames spread evenly over
   it (``None``: every frame) — and scored like evaluation scores a cached video (:mod:`stasn.data.clips`):
   ``clips_per_video`` clips of T consecutive usable frames (``frame_stride`` apart, counted in sampled frames),
-  starts spread evenly; frames without a usable face are left out, and a video with fewer usable frames than a clip
-  needs is stretched by repeating frames in order. ``spoof_score`` is the mean of the clip scores; each clip is
+  placed by the rule evaluation uses (:func:`stasn.data.sampling.clip_starts`: one clip centred, several spread
+  evenly); frames without a usable face are left out, and a video with fewer usable frames than a clip needs is
+  stretched by repeating frames in order. ``spoof_score`` is the mean of the clip scores; each clip is
   listed with its score and frames. Defaults (10 frames, 2 clips) follow ``configs/_base.yaml``.
 * **A stream** (camera) takes every ``frame_stride``-th camera frame and scores each consecutive group of T taken
   frames as it completes (usable frames stretched to T as above).
@@ -40,10 +41,9 @@ from typing import Any
 
 import numpy as np
 
-from stasn.data.clips import clip_positions
-from stasn.data.detect import FaceDetector, GivenBox
+from stasn.data.detect import FaceDetector, GivenBox, make_detector
 from stasn.data.manifest import CacheInfo
-from stasn.data.sampling import FrameSampler
+from stasn.data.sampling import FrameSampler, clip_positions, clip_starts
 from stasn.data.video import FrameSource, open_video
 from stasn.errors import DataError, LimitError
 from stasn.infer.backends import BackendOutput, OnnxBackend, TorchBackend
@@ -51,11 +51,10 @@ from stasn.infer.faces import (
     ArrayFrames,
     LocatedFace,
     check_frame,
-    face_detector_from_spec,
     locate_face,
     to_input_pixels,
 )
-from stasn.infer.inputs import DEFAULT_MAX_PIXELS, VIDEO_SUFFIXES, load_image
+from stasn.infer.inputs import DEFAULT_MAX_PIXELS, load_image
 from stasn.infer.result import (
     STATUS_FACE_TOO_SMALL,
     STATUS_NO_FACE,
@@ -65,6 +64,7 @@ from stasn.infer.result import (
     FrameInfo,
     Prediction,
 )
+from stasn.media import VIDEO_SUFFIXES
 from stasn.model.config import STASNConfig
 
 __all__ = ["Detector", "DEFAULT_THRESHOLD", "BACKENDS"]
@@ -139,7 +139,7 @@ class Detector:
         self.cache_info = cache_info
         self.threshold = float(threshold)
         self.threshold_source = threshold_source or "given"
-        self.face_detector = face_detector_from_spec(face_detector) if isinstance(face_detector, str) else face_detector
+        self.face_detector = make_detector(face_detector) if isinstance(face_detector, str) else face_detector
         self.min_face_size = min_face_size
         self.sampler = FrameSampler(count=video_frames)
         self.clips_per_video = clips_per_video
@@ -180,7 +180,7 @@ class Detector:
         """
         from stasn.infer.export import onnx_bytes, read_onnx_metadata
         from stasn.infer.release import is_release, load_release
-        from stasn.train.checkpoint import check_metadata, load_checkpoint
+        from stasn.model.checkpoint import check_metadata, load_checkpoint
 
         if backend not in BACKENDS:
             raise ValueError(f"Unknown backend {backend!r}. Valid values are {{{', '.join(BACKENDS)}}}.")
@@ -316,7 +316,7 @@ class Detector:
         usable = [f for f in located if f.crop is not None]
         clips = [
             [usable[p] for p in clip_positions(len(usable), self.num_frames, s, self.frame_stride)]
-            for s in _clip_starts(len(usable), self.num_frames, self.clips_per_video, self.frame_stride)
+            for s in clip_starts(len(usable), self.num_frames, self.clips_per_video, self.frame_stride)
         ]
         pred = self._decide(label, "video", clips, located, threshold)
         pred.image_size, pred.frames_read = size, len(located)
@@ -540,12 +540,3 @@ def _name(item: Any, i: int) -> str:
 def _to_model(images: np.ndarray) -> np.ndarray:
     """``uint8[N, H, W, 3]`` -> ``float32[N, 3, H, W]`` in [0, 1] (the model normalises inside)."""
     return np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=np.float32) / np.float32(255.0)
-
-
-def _clip_starts(num_usable: int, num_frames: int, clips: int, stride: int) -> list[int]:
-    """Clip starts (positions in the usable frames) spread evenly, as evaluation places them
-    (:class:`stasn.data.clips.ClipDataset`); none when there is no usable frame."""
-    if num_usable == 0:
-        return []
-    last = max(0, num_usable - ((num_frames - 1) * stride + 1))
-    return [int(s) for s in np.unique(np.round(np.linspace(0, last, clips)).astype(int))] if last else [0]

@@ -45,7 +45,7 @@ from stasn.infer.backends import (
     STASNScorer,
     clips_to_frames,
 )
-from stasn.train.checkpoint import LoadedCheckpoint, load_checkpoint
+from stasn.model.checkpoint import LoadedCheckpoint, load_checkpoint
 
 __all__ = [
     "ExportReport",

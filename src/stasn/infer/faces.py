@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
+from stasn.data import video
 from stasn.data.crop import FaceCrop, crop_face, face_from_highres
-from stasn.data.detect import Detection, FaceDetector, WholeImageDetector, largest_face, make_detector
+from stasn.data.detect import Detection, FaceDetector, WholeImageDetector, largest_face
 from stasn.data.manifest import CacheInfo
 from stasn.data.video import FrameSource
 from stasn.infer.result import STATUS_FACE_TOO_SMALL, STATUS_NO_FACE, STATUS_OK
@@ -27,8 +27,6 @@ __all__ = [
     "LocatedFace",
     "WholeImageDetector",
     "check_frame",
-    "face_detector_from_spec",
-    "as_cached_jpeg",
     "locate_face",
     "to_input_pixels",
 ]
@@ -60,11 +58,6 @@ class ArrayFrames(FrameSource):
             yield index, self.frames[index]
 
 
-def face_detector_from_spec(spec: str) -> FaceDetector:
-    """Any :func:`stasn.data.detect.make_detector` spec (``whole``: the frame is the face)."""
-    return make_detector(spec)
-
-
 @dataclass(frozen=True)
 class LocatedFace:
     """One frame after face detection: the crops to score, or (``crop is None``) why there are none."""
@@ -73,15 +66,6 @@ class LocatedFace:
     detection: Detection | None  # the largest face, if any
     crop: FaceCrop | None  # None unless status is "ok"
     status: str  # "ok" | "no_face" | "face_too_small"
-
-
-def as_cached_jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
-    """Encode and decode ``np.ndarray[H, W, 3]`` uint8 RGB as JPEG at ``quality`` with OpenCV, as ``stasn prepare``
-    stores its crops."""
-    ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
-    if not ok:
-        raise RuntimeError("OpenCV failed to JPEG-encode a face crop")
-    return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
 def locate_face(
@@ -112,7 +96,7 @@ def locate_face(
         return LocatedFace(index, face, None, STATUS_FACE_TOO_SMALL)
     crop = crop_face(frame, face.box, info)
     if jpeg_roundtrip:
-        highres = as_cached_jpeg(crop.highres, info.jpeg_quality)
+        highres = video.jpeg_roundtrip(crop.highres, info.jpeg_quality)  # the pixels a cached crop has
         crop = FaceCrop(face_from_highres(highres, info.face_size), highres, crop.region)
     return LocatedFace(index, face, crop, STATUS_OK)
 

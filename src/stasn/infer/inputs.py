@@ -30,12 +30,11 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from stasn.data.video import IMAGE_SUFFIXES, VideoFile, av_reason, open_container
+from stasn.data.video import VideoFile, av_reason, open_container
 from stasn.errors import DataError, LimitError
+from stasn.media import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 __all__ = [
-    "VIDEO_SUFFIXES",
-    "IMAGE_SUFFIXES",
     "DEFAULT_MAX_PIXELS",
     "LimitError",
     "MediaType",
@@ -54,7 +53,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts"}
 DEFAULT_MAX_PIXELS = 50_000_000  # ~ 8660 x 5770; far above any camera frame a face model needs
 
 

@@ -28,9 +28,9 @@ from stasn import __version__
 from stasn.data.detect import BUNDLED_YUNET
 from stasn.errors import CheckpointError
 from stasn.fileio import atomic_path
+from stasn.model.checkpoint import LoadedCheckpoint, check_metadata, check_threshold
 from stasn.model.stasn import STASN
 from stasn.model.weights import load_state_dict_checked
-from stasn.train.checkpoint import LoadedCheckpoint, check_metadata, check_threshold
 
 __all__ = [
     "RELEASE_FORMAT",
@@ -73,7 +73,7 @@ def save_release(
     """Write ``loaded`` (a model with its config, crop geometry and dev threshold) as a release.
 
     Args:
-        loaded: e.g. :func:`stasn.train.checkpoint.load_checkpoint` of the best training checkpoint.
+        loaded: e.g. :func:`stasn.model.checkpoint.load_checkpoint` of the best training checkpoint.
         card: the ``.json`` card to write; the weights go beside it as ``<stem>.safetensors``.
         training: what the model was trained on (data, counts, recipe, commands); stored in the card.
         half: store floating tensors as float16.

@@ -19,6 +19,7 @@ import yaml
 __all__ = [
     "STASNConfig",
     "coerce_numbers",
+    "check_field_types",
     "BACKBONES",
     "IMAGENET_OFFLINE",
     "FEATURE_STRIDE",
@@ -191,6 +192,31 @@ def coerce_numbers(cls: type, values: dict[str, Any], *, source: str = "config")
             except ValueError:
                 raise ValueError(f"{source}: {f.name} must be an integer, got {value!r}") from None
     return out
+
+
+def check_field_types(obj: Any, where: str) -> None:
+    """Check a config dataclass's values against their annotations: ``int`` fields hold integers (not ``2.5``,
+    not ``true``), ``float`` fields finite numbers, ``bool`` fields booleans; ``| None`` allows null. Other fields
+    (text, ``Any``, lists) are left to their own checks (a fold may be written ``2`` or ``"2"``).
+
+    Raises:
+        ValueError: ``"<where>.<field> must be ..., got ..."``.
+    """
+    for f in dataclasses.fields(obj):
+        annotation = str(f.type).replace(" ", "")
+        value = getattr(obj, f.name)
+        base, optional = annotation.removesuffix("|None"), annotation.endswith("|None")
+        if optional and value is None:
+            continue
+        key = f"{where}.{f.name}" if where else f.name
+        if base == "int" and (not isinstance(value, int) or isinstance(value, bool)):
+            raise ValueError(f"{key} must be an integer, got {value!r}")
+        if base == "float" and (
+            not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)
+        ):
+            raise ValueError(f"{key} must be a finite number, got {value!r}")
+        if base == "bool" and not isinstance(value, bool):
+            raise ValueError(f"{key} must be true or false, got {value!r}")
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 from torchvision.ops import roi_align
 
-__all__ = ["crop_regions", "crop_regions_differentiable", "RegionCropper"]
+__all__ = ["crop_regions", "crop_regions_differentiable"]
 
 
 def _check(images: torch.Tensor, boxes: torch.Tensor) -> None:
@@ -68,19 +67,3 @@ def crop_regions_differentiable(images: torch.Tensor, boxes: torch.Tensor, outpu
         images, grid.to(images.dtype), mode="bilinear", padding_mode="border", align_corners=False
     )  # (N, C, K*s, s)
     return sampled.reshape(n, images.shape[1], k, output_size, output_size).permute(0, 2, 1, 3, 4)
-
-
-class RegionCropper(nn.Module):
-    """Module form of :func:`crop_regions` / :func:`crop_regions_differentiable`."""
-
-    def __init__(self, output_size: int, *, differentiable: bool = False) -> None:
-        super().__init__()
-        self.output_size = output_size
-        self.differentiable = differentiable
-
-    def forward(self, images: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
-        fn = crop_regions_differentiable if self.differentiable else crop_regions
-        return fn(images, boxes, self.output_size)
-
-    def extra_repr(self) -> str:
-        return f"output_size={self.output_size}, differentiable={self.differentiable}"

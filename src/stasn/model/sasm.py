@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from stasn.model.backbones import Backbone
+from stasn.model.config import REGION_FUSIONS, TEMPORAL_FUSIONS
 
 __all__ = ["SASM"]
 
@@ -38,10 +39,12 @@ class SASM(nn.Module):
         dropout: float = 0.2,
     ) -> None:
         super().__init__()
-        if region_fusion not in ("concat", "mean", "max"):
-            raise ValueError(f"Unknown region_fusion {region_fusion!r}. Valid values are {{concat, mean, max}}.")
-        if temporal_fusion not in ("mean", "max"):
-            raise ValueError(f"Unknown temporal_fusion {temporal_fusion!r}. Valid values are {{mean, max}}.")
+        for name, value, valid in (
+            ("region_fusion", region_fusion, REGION_FUSIONS),
+            ("temporal_fusion", temporal_fusion, TEMPORAL_FUSIONS),
+        ):
+            if value not in valid:
+                raise ValueError(f"Unknown {name} {value!r}. Valid values are {{{', '.join(valid)}}}.")
         self.backbone = backbone
         self.num_regions = num_regions
         self.region_fusion = region_fusion

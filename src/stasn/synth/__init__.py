@@ -6,6 +6,7 @@
   held and filmed.
 * :class:`SynthesizeAttack`: the on-the-fly transform for training (``ClipDataset(synth_transform=...)``).
 * :func:`synthesize_cache`: what ``stasn synth`` runs, writing attacks into a face-crop cache.
+* :data:`stasn.synth.kinds.SYNTHESIZERS`: the synthesizer of each attack kind (``replay``, ``print``).
 
 Every synthesizer draws its parameters with an explicit :class:`numpy.random.Generator` (``sample_params(rng)``)
 and renders them deterministically (``apply(image, params)``); ``params.to_dict()`` records them.

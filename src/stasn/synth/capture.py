@@ -29,7 +29,6 @@ __all__ = [
     "tone_lut",
     "adjust_saturation",
     "unsharp",
-    "jpeg_roundtrip",
     "h264_roundtrip",
     "resize_to",
 ]
@@ -234,16 +233,6 @@ def unsharp(image: np.ndarray, amount: float, sigma: float = 1.0) -> np.ndarray:
         return image
     blurred = cv2.GaussianBlur(image, (0, 0), sigma)
     return cv2.addWeighted(image, 1.0 + amount, blurred, -amount, 0)
-
-
-def jpeg_roundtrip(image: np.ndarray, quality: int) -> np.ndarray:
-    """Encode as JPEG at ``quality`` (1-100) and decode: blocking and ringing of a compressed capture."""
-    if not 1 <= quality <= 100:
-        raise ValueError(f"JPEG quality must be in [1, 100], got {quality}")
-    ok, buf = cv2.imencode(".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
-    if not ok:  # pragma: no cover - OpenCV failure
-        raise RuntimeError("JPEG encoding failed")
-    return cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1].copy()
 
 
 def h264_roundtrip(frames: np.ndarray, crf: int) -> np.ndarray:

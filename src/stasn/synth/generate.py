@@ -15,22 +15,22 @@ attack from the source frames). The result is seeded per
 source video, so it does not depend on the number of workers or the order of completion.
 
 Rows are appended to the output cache's manifest (atomically, at the end); re-running replaces the synthesized videos
-of the same ids. Do not run ``stasn prepare`` and ``stasn synth`` on the same cache at the same moment.
+of the same ids. Paths and writes are :mod:`stasn.data.cache`'s, the writer ``stasn prepare`` uses. Do not run
+``stasn prepare`` and ``stasn synth`` on the same cache at the same moment.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from stasn.data.cache import remove_stale_temporaries, replace_videos, sample_id, write_crops
 from stasn.data.crop import face_from_highres, resize_square
 from stasn.data.manifest import (
     CACHE_INFO_NAME,
@@ -42,23 +42,19 @@ from stasn.data.manifest import (
     read_manifest,
     rows_by_video,
     write_cache_info,
-    write_manifest,
 )
-from stasn.data.prepare import CROPS_DIR, video_key
 from stasn.data.video import read_image
 from stasn.errors import DataError
-from stasn.fileio import write_bytes_atomic
 from stasn.labels import LIVE, SPOOF
-from stasn.pools import process_pool
-from stasn.synth.printing import PrintParams, PrintSynthesizer
+from stasn.media import IMAGE_SUFFIXES
+from stasn.pools import run_jobs
+from stasn.synth.kinds import SYNTHESIZERS
+from stasn.synth.printing import PrintParams
 from stasn.synth.replay import ReplayParams, ReplaySynthesizer
 
-__all__ = ["SynthSummary", "LiveVideo", "find_live_videos", "synthesize_cache", "IMAGE_SUFFIXES"]
+__all__ = ["SynthSummary", "LiveVideo", "find_live_videos", "synthesize_cache"]
 
 log = logging.getLogger(__name__)
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
-_SYNTHESIZERS = {"replay": ReplaySynthesizer, "print": PrintSynthesizer}
 
 
 @dataclass(frozen=True)
@@ -140,7 +136,7 @@ def _from_cache(root: Path, manifest: Path) -> tuple[list[LiveVideo], CacheInfo]
 def _from_images(folder: Path) -> list[LiveVideo]:
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
-        raise FileNotFoundError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)}) and no cache.json here")
+        raise FileNotFoundError(f"{folder}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) and no cache.json here")
     videos = []
     for path in files:
         video_id = path.relative_to(folder).with_suffix("").as_posix()
@@ -199,38 +195,28 @@ def attack_video_id(kind: str, source_video_id: str, number: int) -> str:
     return f"synth/{kind}/{source_video_id}/{number}"
 
 
-def _write_jpeg(path: Path, rgb: np.ndarray, quality: int) -> None:
-    ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:  # pragma: no cover - OpenCV failure
-        raise DataError(f"{path}: JPEG encoding failed")
-    write_bytes_atomic(path, data.tobytes())
-
-
 def _make_attack(job: _Job) -> list[ManifestRow]:
     """Synthesize one attack video, write its crops, return its manifest rows."""
     if job.templates is not None:
         synth = ReplaySynthesizer(templates=job.templates, template_ratio=job.template_ratio)
     else:
-        synth = _SYNTHESIZERS[job.kind]()
+        synth = SYNTHESIZERS[job.kind]()
     rng = np.random.default_rng(_seed_sequence(job.seed, job.kind, job.video.video_id, job.number))
     params = synth.sample_params(rng)
     clip = _load_clip(job.video, job.info.highres_size)
     attack = synth.apply(clip, params)
     video_id = attack_video_id(job.kind, job.video.video_id, job.number)
-    key = video_key(video_id)
     record = {"kind": job.kind, "seed": job.seed, "number": job.number, "params": params.to_dict()}
     if not isinstance(params, (ReplayParams, PrintParams)):  # template mode: TemplateReplayParams.from_dict remakes it
         record.update(mode="template", templates=job.templates)
     device = params.device if job.kind == "replay" else params.paper
     rows = []
     for t, frame_index in enumerate(job.video.frame_indices):
-        highres_rel = f"{CROPS_DIR}/{key}/{frame_index:06d}_highres.jpg"
-        face_rel = f"{CROPS_DIR}/{key}/{frame_index:06d}_face.jpg"
-        _write_jpeg(job.out / highres_rel, attack[t], job.info.jpeg_quality)
-        _write_jpeg(job.out / face_rel, face_from_highres(attack[t], job.info.face_size), job.info.jpeg_quality)
+        face = face_from_highres(attack[t], job.info.face_size)
+        face_rel, highres_rel = write_crops(job.out, video_id, frame_index, face, attack[t], job.info.jpeg_quality)
         rows.append(
             ManifestRow(
-                sample_id=f"{video_id}#{frame_index}",
+                sample_id=sample_id(video_id, frame_index),
                 video_id=video_id,
                 dataset="synth",
                 source_path=job.video.source_paths[t],
@@ -255,28 +241,6 @@ def _make_attack(job: _Job) -> list[ManifestRow]:
             )
         )
     return rows
-
-
-def _init_worker() -> None:
-    cv2.setNumThreads(1)  # one process per core; OpenCV's own threads would only compete
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
-
-
-def _run(jobs: list[_Job], workers: int) -> Iterator[list[ManifestRow]]:
-    """Yield each job's rows as it finishes, in this process or in ``workers`` processes."""
-    if workers <= 1 or len(jobs) <= 1:
-        for job in jobs:
-            yield _make_attack(job)
-        return
-    # Workers come from a fork server and exit with this process, kill -9 included (stasn.pools).
-    with process_pool(min(workers, len(jobs)), initializer=_init_worker, preload=["stasn.synth.generate"]) as pool:
-        futures = [pool.submit(_make_attack, job) for job in jobs]
-        try:
-            for future in concurrent.futures.as_completed(futures):
-                yield future.result()
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
 
 
 # -- the API the CLI calls -----------------------------------------------------------------------------------------
@@ -311,8 +275,8 @@ def synthesize_cache(
     Returns:
         :class:`SynthSummary`.
     """
-    if kind not in _SYNTHESIZERS:
-        raise ValueError(f"Unknown attack kind {kind!r}. Valid values are {{{', '.join(_SYNTHESIZERS)}}}.")
+    if kind not in SYNTHESIZERS:
+        raise ValueError(f"Unknown attack kind {kind!r}. Valid values are {{{', '.join(SYNTHESIZERS)}}}.")
     if per_live < 1:
         raise ValueError(f"per_live must be >= 1, got {per_live}")
     template_root = None
@@ -330,17 +294,20 @@ def synthesize_cache(
     else:
         info = read_cache_info(out) if (out / CACHE_INFO_NAME).is_file() else CacheInfo()
         write_cache_info(out, info)
+    if removed := remove_stale_temporaries(out):
+        log.info("removed %d temporary files left by an interrupted run", removed)
     jobs = [_Job(v, n, kind, seed, out, info, template_root, template_ratio) for v in videos for n in range(per_live)]
     log.info("synthesizing %d %s attack videos from %d live videos into %s", len(jobs), kind, len(videos), out)
     new_rows: list[ManifestRow] = []
-    for done, rows in enumerate(_run(jobs, workers), start=1):
+    # Workers come from a fork server and exit with this process, kill -9 included (stasn.pools).
+    finished = run_jobs(_make_attack, jobs, workers=workers, preload=["stasn.synth.generate"])
+    for done, (_, rows) in enumerate(finished, start=1):
         new_rows.extend(rows)
         if progress is not None:
             progress(done, len(jobs))
     new_rows.sort(key=lambda r: (r.video_id, r.frame_index))
     new_ids = {r.video_id for r in new_rows}
-    existing = read_manifest(out) if (out / MANIFEST_NAME).is_file() else []
-    manifest = write_manifest([r for r in existing if r.video_id not in new_ids] + new_rows, out)
+    manifest = replace_videos(out, new_rows)
     summary = SynthSummary(
         out=out,
         manifest=manifest,

@@ -61,7 +61,14 @@ from stasn.synth.recapture import (
     capture_clip,
 )
 from stasn.synth.reflection import reflection_layer
-from stasn.synth.scene import HAND_SIDES, SKIN_TONES, hand_coverage, rounded_rect_coverage, srgb_to_linear, thumb_reach
+from stasn.synth.scene import (
+    HAND_SIDES,
+    SKIN_TONES,
+    composite_hand,
+    rounded_rect_coverage,
+    sample_skin,
+    sample_surroundings,
+)
 
 __all__ = ["PaperPreset", "PAPERS", "PrintRanges", "PrintParams", "PrintSynthesizer"]
 
@@ -262,7 +269,7 @@ class PrintSynthesizer:
             matte=paper.name != "photo-glossy",
         )
         held = chance(rng, r.hand_probability)
-        skin = np.asarray(SKIN_TONES[int(rng.integers(len(SKIN_TONES)))]) * rng.uniform(0.9, 1.1, 3)
+        skin = sample_skin(rng)
         return PrintParams(
             paper=paper.name,
             area_mm=area,
@@ -290,13 +297,9 @@ class PrintSynthesizer:
             light_elevation=uniform(rng, r.light_elevation),
             falloff=uniform(rng, r.falloff),
             falloff_angle=uniform(rng, (0.0, 360.0)),
-            hand=str(rng.choice(HAND_SIDES)) if held else "none",
-            hand_along=uniform(rng, (-0.35, 0.35)),
-            hand_mm=uniform(rng, (16.0, 24.0)),
-            hand_reach_mm=uniform(rng, (4.0, 20.0)),
-            skin=tuple(int(v) for v in np.clip(skin, 0, 255)),
-            background_seed=new_seed(rng),
-            background_level=log_uniform(rng, (0.3, 3.0)),
+            # The thumb's reach counts from the sheet's edge, its white margin included (a replay's counts from the
+            # screen's edge, past the bezel): 4-20 mm, ours.
+            **sample_surroundings(rng, held=held, reach_mm=(4.0, 20.0), skin=skin),
             source_frame=uniform(rng, (0.0, 0.999)),
             view=r.view.sample(rng),
             reflection=reflection,
@@ -500,22 +503,24 @@ class PrintSynthesizer:
         if p.hand != "none":
             unit = lay.unit_per_mm
             hw, hh = lay.half
-            cover, shade = hand_coverage(
+            ff = p.face_fraction
+            image = composite_hand(
+                image,
                 xs,
                 ys,
                 body=lay.body,
+                face=(-hw * ff, -hh * ff, hw * ff, hh * ff),
                 side=p.hand,
                 along=p.hand_along,
                 size=p.hand_mm * unit,
-                reach=thumb_reach(
-                    body=lay.body,
-                    face=(-hw * p.face_fraction, -hh * p.face_fraction, hw * p.face_fraction, hh * p.face_fraction),
-                    side=p.hand,
-                    size=p.hand_mm * unit,
-                    wanted=p.hand_reach_mm * unit,
-                ),
+                wanted_reach=p.hand_reach_mm * unit,  # from the sheet's edge (see sample_params)
                 pixel=pixel,
+                skin=p.skin,
+                # A print is lit, not luminous, so the hand holding it is lit like the sheet: it takes the sheet's
+                # illumination `light` (ambient + directional + falloff), which a replay's hand does not. Its gain,
+                # max(room, 0.3) * 1.2, is ours, not measured; the 0.3 floor keeps the hand from going black in a
+                # dim room (room_level is drawn from 0.2 up).
+                skin_gain=max(room, 0.3) * 1.2,
+                light=light,
             )
-            skin = srgb_to_linear(p.skin) * np.float32(max(room, 0.3) * 1.2)
-            image = image * (1.0 - cover[..., None]) + (shade[..., None] * skin) * cover[..., None] * light
         return image.astype(np.float32)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from stasn.data.video import jpeg_roundtrip
 from stasn.synth import capture as cam
 from stasn.synth._sampling import (
     chance,
@@ -403,7 +404,7 @@ def capture_clip(linear: Sequence[np.ndarray], params: CaptureParams, out_size: 
         frames.append(out)
     clip = np.stack(frames)
     if params.codec == "jpeg":
-        clip = np.stack([cam.jpeg_roundtrip(f, params.jpeg_quality) for f in clip])
+        clip = np.stack([jpeg_roundtrip(f, params.jpeg_quality) for f in clip])
     elif params.codec == "h264":
         clip = cam.h264_roundtrip(clip, params.crf)
     return np.stack([cam.resize_to(f, *out_size) for f in clip])

@@ -31,6 +31,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from stasn.data.video import jpeg_roundtrip
 from stasn.labels import AttackType
 from stasn.synth import display
 from stasn.synth._records import from_record, to_record
@@ -44,7 +45,7 @@ from stasn.synth._sampling import (
     pick,
     uniform,
 )
-from stasn.synth.capture import blur_linear, jpeg_roundtrip
+from stasn.synth.capture import blur_linear
 from stasn.synth.devices import BEZEL_COLOURS, DEVICES, LAYOUTS
 from stasn.synth.geometry import (
     Pose,
@@ -79,10 +80,10 @@ from stasn.synth.scene import (
     HAND_SIDES,
     SKIN_TONES,
     bezel_colour,
-    hand_coverage,
+    composite_hand,
     rounded_rect_coverage,
-    srgb_to_linear,
-    thumb_reach,
+    sample_skin,
+    sample_surroundings,
 )
 
 __all__ = ["ReplayRanges", "ReplayParams", "ReplaySynthesizer", "FrameGeometry"]
@@ -315,7 +316,7 @@ class ReplaySynthesizer:
         layout = pick(rng, device.layouts) if oled else "rgb-stripe"  # LCDs are RGB stripe; OLEDs often PenTile
         held = device.name != "monitor" and chance(rng, r.hand_probability)
         banding = chance(rng, r.banding_probability)
-        skin = np.asarray(SKIN_TONES[int(rng.integers(len(SKIN_TONES)))]) * rng.uniform(0.9, 1.1, 3)
+        skin = sample_skin(rng)
         return ReplayParams(
             device=device.name,
             layout=layout,
@@ -343,13 +344,9 @@ class ReplaySynthesizer:
             banding_phase=uniform(rng, (0.0, 2 * math.pi)),
             banding_drift=uniform(rng, r.banding_drift),
             content_jpeg=int(round(uniform(rng, r.content_jpeg))),
-            hand=str(rng.choice(HAND_SIDES)) if held else "none",
-            hand_along=uniform(rng, (-0.35, 0.35)),
-            hand_mm=uniform(rng, (16.0, 24.0)),
-            hand_reach_mm=uniform(rng, (2.0, 12.0)),
-            skin=tuple(int(v) for v in np.clip(skin, 0, 255)),
-            background_seed=new_seed(rng),
-            background_level=log_uniform(rng, (0.3, 3.0)),
+            # The thumb's reach counts from the screen's edge, past the bezel (a print's counts from the sheet's
+            # edge): 2-12 mm onto the picture, ours.
+            **sample_surroundings(rng, held=held, reach_mm=(2.0, 12.0), skin=skin),
             view=r.view.sample(rng),
             reflection=r.reflection.sample(rng),
             capture=r.capture.sample(rng),
@@ -538,24 +535,23 @@ class ReplaySynthesizer:
             front = front + reflected * body
         image = background * (1.0 - body) + front
         if p.hand != "none":
-            cover, shade = hand_coverage(
+            image = composite_hand(
+                image,
                 xs,
                 ys,
                 body=lay.body,
+                face=_face_box(lay, p.face_fraction),
                 side=p.hand,
                 along=p.hand_along,
                 size=p.hand_mm * unit,
-                reach=thumb_reach(
-                    body=lay.body,
-                    face=_face_box(lay, p.face_fraction),
-                    side=p.hand,
-                    size=p.hand_mm * unit,
-                    wanted=(p.hand_reach_mm + p.bezel_mm[("left", "top", "right", "bottom").index(p.hand)]) * unit,
-                ),
+                # hand_reach_mm counts from the screen's edge: the thumb first crosses the bezel on the held side.
+                wanted_reach=(p.hand_reach_mm + p.bezel_mm[("left", "top", "right", "bottom").index(p.hand)]) * unit,
                 pixel=pixel,
+                skin=p.skin,
+                # A screen makes its own light, so the hand holding it is lit by the room alone, as the bezel is
+                # (`bezel * room` above), not by the picture. The 1.5 is ours, not measured.
+                skin_gain=room * 1.5,
             )
-            skin = srgb_to_linear(p.skin) * np.float32(room * 1.5)
-            image = image * (1.0 - cover[..., None]) + (shade[..., None] * skin) * cover[..., None]
         return image.astype(np.float32)
 
     @staticmethod

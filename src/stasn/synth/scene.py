@@ -3,12 +3,19 @@
 Shapes are signed-distance functions evaluated at the medium coordinates every sensor pixel sees, turned into
 anti-aliased coverage (1 inside, 0 outside, a ramp one sensor pixel wide at the edge). They are drawn in medium
 coordinates, so they move with the device.
+
+Replays and prints share the hand and the background: :func:`sample_skin` and :func:`sample_surroundings` draw their
+parameters, :func:`composite_hand` paints the hand. What differs between the two media is passed in by the caller,
+with the reason written there.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from stasn.synth._sampling import log_uniform, new_seed, uniform
 from stasn.synth.devices import BEZEL_COLOURS
 
 __all__ = [
@@ -18,6 +25,9 @@ __all__ = [
     "rounded_rect_coverage",
     "hand_coverage",
     "thumb_reach",
+    "composite_hand",
+    "sample_skin",
+    "sample_surroundings",
     "bezel_colour",
 ]
 
@@ -137,3 +147,82 @@ def thumb_reach(
         raise ValueError(f"Unknown hand side {side!r}. Valid values are {{{', '.join(HAND_SIDES)}}}.")
     gap = {"left": face[0] - body[0], "right": body[2] - face[2], "bottom": body[3] - face[3]}[side]
     return min(wanted, gap - 0.6 * size)
+
+
+def composite_hand(
+    image: np.ndarray,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    *,
+    body: tuple[float, float, float, float],
+    face: tuple[float, float, float, float],
+    side: str,
+    along: float,
+    size: float,
+    wanted_reach: float,
+    pixel: float,
+    skin: tuple[int, int, int],
+    skin_gain: float,
+    light: np.ndarray | None = None,
+) -> np.ndarray:
+    """Paint the hand that holds the medium by one edge over the scene.
+
+    The hand is :func:`hand_coverage`'s palm and thumb; the thumb reaches ``wanted_reach`` past the held edge, but
+    stops short of the face box (:func:`thumb_reach`). Its light is the skin colour (linear) times ``skin_gain`` times
+    the hand's own shading, times ``light`` when given.
+
+    Args:
+        image: the scene's linear light, float32 ``[n, n, 3]``.
+        xs, ys: medium coordinates of the sensor pixels, ``[n, n]``.
+        body: the held object's outline ``(left, top, right, bottom)``, medium units.
+        face: the face box on the medium ``(left, top, right, bottom)``, medium units.
+        side, along, size: as :func:`hand_coverage` (``size`` is the thumb width, medium units).
+        wanted_reach: how far the thumb would go past the edge, medium units.
+        pixel: size of one sensor pixel in medium units.
+        skin: sRGB 0-255 skin colour.
+        skin_gain: light falling on the hand, relative to the scene's white.
+        light: float32 ``[n, n, 1]`` that lights the hand like the medium (prints), or ``None``.
+
+    Returns:
+        float32 ``[n, n, 3]``: ``image`` where the hand is not, the hand where it is (anti-aliased edge).
+    """
+    reach = thumb_reach(body=body, face=face, side=side, size=size, wanted=wanted_reach)
+    cover, shade = hand_coverage(xs, ys, body=body, side=side, along=along, size=size, reach=reach, pixel=pixel)
+    hand = (shade[..., None] * (srgb_to_linear(skin) * np.float32(skin_gain))) * cover[..., None]
+    if light is not None:
+        hand = hand * light
+    return image * (1.0 - cover[..., None]) + hand
+
+
+def sample_skin(rng: np.random.Generator) -> tuple[int, int, int]:
+    """A skin colour for the hand: one of :data:`SKIN_TONES`, each channel scaled by 0.9-1.1 (sRGB 0-255).
+
+    Each synthesizer draws it right after deciding whether a hand holds the medium, even when none does, so the draws
+    after it do not depend on that decision; keep it there: the order of draws is part of what a seed makes.
+    """
+    skin = np.asarray(SKIN_TONES[int(rng.integers(len(SKIN_TONES)))]) * rng.uniform(0.9, 1.1, 3)
+    red, green, blue = (int(v) for v in np.clip(skin, 0, 255))
+    return red, green, blue
+
+
+def sample_surroundings(
+    rng: np.random.Generator, *, held: bool, reach_mm: tuple[float, float], skin: tuple[int, int, int]
+) -> dict[str, Any]:
+    """The parameters replays and prints share for what is around the medium: the hand holding it (when ``held``)
+    and the scene behind it. Returned as keyword arguments of ``ReplayParams`` / ``PrintParams``; drawn in this
+    order (part of what a seed makes), whether or not a hand holds the medium.
+
+    Args:
+        held: a hand holds the medium (otherwise ``hand="none"``; the other hand values are drawn all the same).
+        reach_mm: range of the thumb's reach past the held edge, mm (the media measure it from different edges).
+        skin: the hand's colour, from :func:`sample_skin`.
+    """
+    return {
+        "hand": str(rng.choice(HAND_SIDES)) if held else "none",
+        "hand_along": uniform(rng, (-0.35, 0.35)),  # where along the edge, share of its length
+        "hand_mm": uniform(rng, (16.0, 24.0)),  # thumb width of an adult
+        "hand_reach_mm": uniform(rng, reach_mm),
+        "skin": skin,
+        "background_seed": new_seed(rng),
+        "background_level": log_uniform(rng, (0.3, 3.0)),  # behind the medium, relative to the room's brightness
+    }

@@ -10,19 +10,18 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from stasn.synth.kinds import KINDS
 from stasn.synth.printing import PrintRanges, PrintSynthesizer
 from stasn.synth.replay import ReplayRanges, ReplaySynthesizer
 
-__all__ = ["SynthesizeAttack", "KINDS"]
-
-KINDS = ("replay", "print")
+__all__ = ["SynthesizeAttack"]
 
 
 class SynthesizeAttack:
     """``(highres_frames, rng) -> (frames, attack_type, params)`` for :class:`stasn.data.clips.ClipDataset`.
 
     Args:
-        kinds: which attacks to make, among ``"replay"`` and ``"print"``.
+        kinds: which attacks to make, among :data:`stasn.synth.kinds.KINDS` (``"replay"``, ``"print"``).
         weights: relative frequency of each kind (same length as ``kinds``); ``None`` = equal.
         replay_ranges, print_ranges: parameter ranges (defaults: :class:`ReplayRanges`, :class:`PrintRanges`).
         templates, template_ratio: real device templates for a share of the replays (see :class:`ReplaySynthesizer`).

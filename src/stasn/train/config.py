@@ -8,15 +8,16 @@ errors that list the valid ones. Defaults marked "ours" are this project's choic
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from stasn.model.config import STASNConfig, coerce_numbers
+from stasn.evaluate.evaluation import CRITERIA
+from stasn.model.config import STASNConfig, check_field_types, coerce_numbers
 from stasn.model.stasn import STAGES
+from stasn.synth.kinds import KINDS
 
 __all__ = [
     "ExperimentConfig",
@@ -27,7 +28,6 @@ __all__ = [
     "StageSpec",
     "load_experiment",
     "apply_overrides",
-    "check_field_types",
 ]
 
 
@@ -159,8 +159,10 @@ class ExperimentConfig:
                 raise ValueError(f"train.stages: epochs must be an integer >= 0, got {spec.epochs!r} for {spec.stage}")
         if self.train.monitor not in ("acer", "eer"):
             raise ValueError(f"train.monitor must be 'acer' or 'eer', got {self.train.monitor!r}")
-        if self.train.criterion not in ("eer", "bpcer20", "bpcer10", "bpcer100"):
-            raise ValueError(f"train.criterion must be eer, bpcer20, bpcer10 or bpcer100, got {self.train.criterion!r}")
+        if self.train.criterion not in CRITERIA:
+            raise ValueError(
+                f"Unknown train.criterion {self.train.criterion!r}. Valid values are {{{', '.join(CRITERIA)}}}."
+            )
         if self.data.sample_by not in ("video", "frames"):
             raise ValueError(f"data.sample_by must be 'video' or 'frames', got {self.data.sample_by!r}")
         if not 0.0 <= self.synth.fraction <= 1.0:
@@ -170,33 +172,8 @@ class ExperimentConfig:
         if not 0.0 <= self.synth.live_camera <= 1.0:
             raise ValueError(f"synth.live_camera must be in [0, 1], got {self.synth.live_camera}")
         for kind in self.synth.kinds:
-            if kind not in ("replay", "print"):
-                raise ValueError(f"synth.kinds: unknown kind {kind!r}. Valid values are {{replay, print}}.")
-
-
-def check_field_types(obj: Any, where: str) -> None:
-    """Check a config dataclass's values against their annotations: ``int`` fields hold integers (not ``2.5``,
-    not ``true``), ``float`` fields finite numbers, ``bool`` fields booleans; ``| None`` allows null. Other fields
-    (text, ``Any``, lists) are left to their own checks (a fold may be written ``2`` or ``"2"``).
-
-    Raises:
-        ValueError: ``"<where>.<field> must be ..., got ..."``.
-    """
-    for f in dataclasses.fields(obj):
-        annotation = str(f.type).replace(" ", "")
-        value = getattr(obj, f.name)
-        base, optional = annotation.removesuffix("|None"), annotation.endswith("|None")
-        if optional and value is None:
-            continue
-        key = f"{where}.{f.name}" if where else f.name
-        if base == "int" and (not isinstance(value, int) or isinstance(value, bool)):
-            raise ValueError(f"{key} must be an integer, got {value!r}")
-        if base == "float" and (
-            not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)
-        ):
-            raise ValueError(f"{key} must be a finite number, got {value!r}")
-        if base == "bool" and not isinstance(value, bool):
-            raise ValueError(f"{key} must be true or false, got {value!r}")
+            if kind not in KINDS:
+                raise ValueError(f"synth.kinds: unknown kind {kind!r}. Valid values are {{{', '.join(KINDS)}}}.")
 
 
 def _build(cls: type, values: Any, where: str) -> Any:

@@ -7,9 +7,12 @@ Output folder ``<output_dir>/<name>/``::
     scores/dev.csv  scores/test.csv                one row per scored clip (stasn.evaluate score-file format)
     report/report.md  report/report.html           test metrics at the dev threshold, curves, RAM regions
 
+A missing cache is made inside ``trainer.fit``, by the DataModule's ``prepare_data`` on one process of the job
+(:class:`~stasn.data.datamodule.CacheDataModule`), so a DDP launch never has two processes writing it.
+
 A run folder that already holds checkpoints is never reused silently: pass ``resume`` to continue it or
 ``overwrite=True`` to replace it (its checkpoints, scores and report are deleted first; the logs keep their earlier
-versions). A checkpoint to resume from is read as plain data first (:func:`stasn.train.checkpoint.read_checkpoint_file`)
+versions). A checkpoint to resume from is read as plain data first (:func:`stasn.model.checkpoint.read_checkpoint_file`)
 and Lightning loads it with ``weights_only=True`` too, so a hostile file is refused before anything in it can run.
 """
 
@@ -26,10 +29,10 @@ import lightning as L
 import torch
 import yaml
 
-from stasn.data.manifest import MANIFEST_NAME, CacheInfo, read_cache_info
+from stasn.data.manifest import CACHE_INFO_NAME, MANIFEST_NAME, CacheInfo, read_cache_info
 from stasn.errors import CheckpointError, DataError, OutputError
 from stasn.fileio import WRITE_ERRNOS, write_error_message, write_text_atomic
-from stasn.train.checkpoint import check_metadata, read_checkpoint_file
+from stasn.model.checkpoint import check_metadata, read_checkpoint_file
 from stasn.train.config import ExperimentConfig
 from stasn.train.stages import StageSchedule
 from stasn.train.system import STASNSystem
@@ -110,30 +113,23 @@ def check_resume_checkpoint(path: Path) -> None:
         )
 
 
-def _ensure_cache(config: ExperimentConfig) -> CacheInfo:
-    """Prepare the cache when it is missing and a dataset is configured; check its crop sizes fit the model."""
-    cache = Path(config.data.cache)
-    prep = config.data.prepare
-    if not (cache / MANIFEST_NAME).is_file():
-        if prep.dataset is None:
-            raise FileNotFoundError(
-                f"{cache / MANIFEST_NAME}: no crop cache; run `stasn prepare` first or set data.prepare.dataset/root"
-            )
-        from stasn.data.prepare import prepare_dataset
+def _cache_info(config: ExperimentConfig) -> CacheInfo:
+    """The crop geometry of the cache training reads: its ``cache.json``, or, for a cache still to be made, the one
+    the DataModule will make it with. Only reads, so every DDP process may call it while one prepares.
 
-        log.info("preparing %s (%s protocol %s) into %s", prep.dataset, prep.root, prep.protocol, cache)
-        prepare_dataset(
-            dataset=prep.dataset,
-            root=prep.root,
-            protocol=prep.protocol,
-            fold=prep.fold,
-            out=cache,
-            detector=prep.detector,
-            frames_per_video=prep.frames_per_video,
-            workers=prep.workers,
-            cache_info=CacheInfo(face_size=config.model.input_size, highres_size=config.model.highres_size),
+    Raises:
+        FileNotFoundError: no cache and no ``data.prepare.dataset`` to make one from.
+        DataError: the cache's crop sizes do not fit the model.
+    """
+    cache = Path(config.data.cache)
+    if not (cache / MANIFEST_NAME).is_file() and config.data.prepare.dataset is None:
+        raise FileNotFoundError(
+            f"{cache / MANIFEST_NAME}: no crop cache; run `stasn prepare` first or set data.prepare.dataset/root"
         )
-    info = read_cache_info(cache)
+    if (cache / CACHE_INFO_NAME).is_file():
+        info = read_cache_info(cache)
+    else:
+        info = CacheInfo(face_size=config.model.input_size, highres_size=config.model.highres_size)
     if info.face_size != config.model.input_size or info.highres_size != config.model.highres_size:
         raise DataError(
             f"{cache}: crops are {info.face_size}/{info.highres_size} px but the model expects "
@@ -142,7 +138,7 @@ def _ensure_cache(config: ExperimentConfig) -> CacheInfo:
     return info
 
 
-def _datamodule(config: ExperimentConfig):
+def _datamodule(config: ExperimentConfig, cache_info: CacheInfo):
     from stasn.data.datamodule import CacheDataModule
 
     synth_transform = camera_transform = None
@@ -161,6 +157,18 @@ def _datamodule(config: ExperimentConfig):
         camera_transform = SimulateCamera()
     from stasn.data.augment import ClipAugment
 
+    prep = config.data.prepare
+    prepare = None
+    if prep.dataset is not None:  # made in CacheDataModule.prepare_data, by one process, when the cache is missing
+        prepare = {
+            "dataset": prep.dataset,
+            "root": prep.root,
+            "protocol": prep.protocol,
+            "fold": prep.fold,
+            "detector": prep.detector,
+            "frames_per_video": prep.frames_per_video,
+            "workers": prep.workers,
+        }
     return CacheDataModule(
         config.data.cache,
         augment=ClipAugment(jitter=config.data.box_jitter, exposure=config.data.exposure, jpeg=config.data.jpeg),
@@ -175,6 +183,8 @@ def _datamodule(config: ExperimentConfig):
         eval_clips_per_video=config.data.eval_clips_per_video,
         train_clips_per_video=config.data.train_clips_per_video,
         sample_by=config.data.sample_by,
+        prepare=prepare,
+        cache_info=cache_info,
         pin_memory=torch.cuda.is_available() and config.train.accelerator in ("auto", "gpu", "cuda"),
         seed=config.seed,
     )
@@ -281,8 +291,8 @@ def train_experiment(
     L.seed_everything(config.seed, workers=True, verbose=False)
     if config.train.deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
-    cache_info = _ensure_cache(config)
-    datamodule = _datamodule(config)
+    cache_info = _cache_info(config)
+    datamodule = _datamodule(config, cache_info)
     system = STASNSystem(
         config.model.to_dict(),
         dataclasses.asdict(cache_info),
@@ -306,7 +316,7 @@ def train_experiment(
     last = run_dir / "checkpoints" / "last.ckpt"
     result = TrainResult(run_dir, best, last, system.threshold, dict(system.dev_metrics), {}, None)
     if evaluate_test and trainer.is_global_zero:
-        from stasn.train.testing import evaluate_checkpoint
+        from stasn.train.checkpoint_eval import evaluate_checkpoint
 
         outcome = evaluate_checkpoint(
             best,

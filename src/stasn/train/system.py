@@ -19,9 +19,9 @@ import torch
 
 from stasn.data.manifest import CacheInfo
 from stasn.evaluate.scores import ScoreRow
+from stasn.model.checkpoint import stasn_metadata
 from stasn.model.config import STASNConfig
 from stasn.model.stasn import STASN
-from stasn.train.checkpoint import stasn_metadata
 from stasn.train.scoring import dev_summary, score_rows_from_batch
 
 __all__ = ["STASNSystem"]

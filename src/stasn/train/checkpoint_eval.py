@@ -23,8 +23,8 @@ from stasn.errors import DataError
 from stasn.evaluate.evaluation import EvaluationResult, evaluate_scores
 from stasn.evaluate.report import write_report
 from stasn.evaluate.scores import ScoreRow, write_scores
+from stasn.model.checkpoint import load_checkpoint
 from stasn.model.stasn import STASN
-from stasn.train.checkpoint import load_checkpoint
 from stasn.train.scoring import score_rows_from_batch
 
 __all__ = ["EvaluationOutcome", "RegionExample", "score_split", "evaluate_checkpoint", "region_figure", "pick_device"]

@@ -1,5 +1,8 @@
 """stasn checkpoints: what they hold and how to read them without Lightning.
 
+``stasn train`` writes them and inference (:mod:`stasn.infer`) reads them; this module sits with the model so that
+reading one needs neither the training package nor Lightning.
+
 A checkpoint is a ``torch.save`` dict (Lightning's ``.ckpt`` format) with, besides Lightning's own keys:
 
 * ``state_dict`` — the model's weights under the prefix ``model.`` (as the training system holds it);
@@ -34,10 +37,9 @@ from stasn import __version__
 from stasn.data.manifest import CacheInfo
 from stasn.errors import CheckpointError
 from stasn.fileio import write_bytes_atomic
-from stasn.model.config import STASNConfig
+from stasn.model.config import STASNConfig, check_field_types
 from stasn.model.stasn import STASN
 from stasn.model.weights import load_state_dict_checked
-from stasn.train.config import check_field_types
 
 __all__ = [
     "LoadedCheckpoint",

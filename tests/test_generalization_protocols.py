@@ -1,0 +1,90 @@
+"""The split rules of benchmarks/generalization.py: projects never split, each held out once, dev from training side.
+
+These rules decide whether a generalization number measures liveness or the recording, so they are tested on a
+made-up item table (no data needed).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "generalization.py"
+
+
+@pytest.fixture(scope="module")
+def gen():
+    spec = importlib.util.spec_from_file_location("generalization_bench", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _meta() -> dict[str, dict]:
+    meta = {}
+    for p in range(16):  # replay projects of unequal size, live and attack items each
+        source = "replay-crops-dev" if p < 6 else "replay-crops-train"
+        for i in range(10 + 7 * (p % 5)):
+            meta[f"r{p}-{i}"] = {"source": source, "project": f"proj{p:02d}", "subject": f"proj{p:02d}"}
+    for s in range(9):
+        for session in ("01", "02"):
+            meta[f"n{s}-{session}"] = {"source": "nuaa", "project": "nuaa", "subject": f"{s:04d}", "session": session}
+    for p in range(3):
+        for i in range(5):
+            meta[f"l{p}-{i}"] = {"source": "live-faces", "project": f"live{p}", "subject": f"live{p}"}
+    return meta
+
+
+@pytest.mark.parametrize("with_nuaa", [False, True])
+def test_leave_projects_out_holds_each_project_out_once_and_never_splits_it(gen, with_nuaa):
+    meta = _meta()
+    splits = gen._splits_leave_projects_out(meta, with_nuaa)
+    assert 4 <= len(splits) <= 8
+    held_out: list[str] = []
+    for _, assignment in splits:
+        by_project: dict[str, set[str]] = {}
+        for v, split in assignment.items():
+            by_project.setdefault(meta[v]["project"], set()).add(split)
+        assert all(len(s) == 1 for s in by_project.values()), "a project is split across train/dev/test"
+        test = {p for p, s in by_project.items() if s == {"test"}}
+        dev = {p for p, s in by_project.items() if s == {"dev"}}
+        assert test and len(dev) == 2 and not test & dev
+        assert all(meta[v]["source"].startswith("replay") for v, s in assignment.items() if s in ("test", "dev"))
+        assert ("nuaa" in by_project) == with_nuaa
+        assert all(by_project[f"live{p}"] == {"train"} for p in range(3))
+        held_out += sorted(test)
+    assert sorted(held_out) == sorted({m["project"] for m in meta.values() if m["source"].startswith("replay")})
+
+
+def test_cross_dataset_tests_every_replay_project_and_trains_on_none(gen):
+    meta = _meta()
+    [(_, assignment)] = gen._splits_cross_dataset(meta)
+    for v, split in assignment.items():
+        assert (split == "test") == meta[v]["source"].startswith("replay")
+
+
+def test_nuaa_sessions_dev_subjects_come_from_the_training_session(gen):
+    meta = _meta()
+    for name, assignment in gen._splits_nuaa_sessions(meta):
+        train_session = name[1:3]
+        for v, split in assignment.items():
+            assert meta[v]["source"] == "nuaa"
+            assert (split == "test") == (meta[v]["session"] != train_session)
+        assert len({meta[v]["subject"] for v, s in assignment.items() if s == "dev"}) == 2
+
+
+def test_synth_variants_add_attacks_of_training_live_items_only(gen):
+    assignment = {"live-a": "train", "live-b": "dev", "live-c": "test", "att-a": "train", "att-c": "test"}
+    sources = {"syn-a": "live-a", "syn-b": "live-b", "syn-c": "live-c"}
+    live = {"live-a", "live-b", "live-c"}
+    both = gen.with_synth(assignment, sources, "real+synth", live)
+    assert both == {**assignment, "syn-a": "train", "syn-b": "dev"}  # never a synthesized test item
+    only = gen.with_synth(assignment, sources, "synth", live)
+    assert "att-a" not in only and only["att-c"] == "test" and only["syn-a"] == "train"
+
+
+def test_project_mean_averages_projects_not_items(gen):
+    rates = [{"per_project_auc": {"a": 1.0, "b": 0.5}}, {"per_project_auc": {"c": 0.6}}]
+    assert gen._project_mean(rates) == pytest.approx(0.7)
