@@ -21,6 +21,7 @@ LAYERS = {
     "synth": 4,
     "train": 5,
     "infer": 5,
+    "collect": 6,  # guided capture of live and replay data (uses infer's camera sources and overlays)
     "testing": 6,  # generated inputs for tests and benchmarks; nothing in the library imports them
     "demo": 7,
     "cli": 8,

@@ -33,6 +33,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from stasn.data.video import jpeg_roundtrip
 from stasn.labels import AttackType
 from stasn.synth import capture as cam
 from stasn.synth import display
@@ -354,7 +355,7 @@ def _render_frame(
     alpha = cover[..., None]
     composite = np.clip(background * (1.0 - alpha) + screen8 * alpha + 0.5, 0, 255).astype(np.uint8)
     if params.screen_jpeg < 100:
-        coded = cam.jpeg_roundtrip(composite, params.screen_jpeg)
+        coded = jpeg_roundtrip(composite, params.screen_jpeg)
         composite = np.clip(composite * (1.0 - alpha) + coded * alpha + 0.5, 0, 255).astype(np.uint8)
     out_w, out_h = out_size
     to_out = np.array([[out_w / n, 0, 0.5 * out_w / n - 0.5], [0, out_h / n, 0.5 * out_h / n - 0.5], [0, 0, 1.0]])
