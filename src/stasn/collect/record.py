@@ -1,6 +1,6 @@
 """Recording one clip: frames from a source into an MP4 file, with prompts and a preview on the way.
 
-Live clips and replays go through the same writer (H.264 at the same quality, :class:`stasn.infer.overlay.
+Live clips and replays go through the same writer (H.264 at the same quality, :class:`stasn.data.video.
 VideoWriter`), so the codec cannot tell the classes apart; only what was in front of the camera can.
 """
 
@@ -15,7 +15,7 @@ import numpy as np
 
 from stasn.collect.prompts import Prompter, spread
 from stasn.collect.sources import CaptureSource
-from stasn.infer.overlay import VideoWriter
+from stasn.data.video import VideoWriter
 
 __all__ = ["CollectSummary", "record_clip", "utc_now"]
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import bisect
 import logging
 from collections.abc import Iterator, Sequence
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,12 +28,14 @@ import cv2
 import numpy as np
 
 from stasn.errors import DataError, LimitError
+from stasn.fileio import atomic_path
 from stasn.media import IMAGE_SUFFIXES
 
 if TYPE_CHECKING:
     from stasn.datasets.base import Sample
 
 __all__ = [
+    "VideoWriter",
     "FrameSource",
     "VideoFile",
     "ImageSequence",
@@ -358,3 +361,73 @@ def open_video(
 def open_sample(sample: Sample, *, threads: int | None = None) -> FrameSource:
     """Open a :class:`stasn.datasets.Sample` (video, image sequence or still image)."""
     return open_video(sample.path, frame_paths=sample.frame_paths, is_image=sample.is_image or None, threads=threads)
+
+
+def _codec() -> str:
+    for name in ("libx264", "mpeg4"):
+        try:
+            av.codec.Codec(name, "w")
+            return name
+        except (av.FFmpegError, ValueError):
+            continue
+    raise RuntimeError("this PyAV/FFmpeg build has neither the libx264 nor the mpeg4 encoder")
+
+
+class VideoWriter:
+    """Frames (``np.ndarray[H, W, 3]`` uint8 RGB, all the same size) to an MP4 file with PyAV.
+
+    Odd widths/heights are cropped by one pixel (4:2:0 chroma needs even sizes). Use as a context manager; the file
+    appears under its name only when the writer closes without error and after at least one frame (``frames``).
+    """
+
+    def __init__(self, path: str | Path, *, fps: float = 30.0) -> None:
+        self.path = Path(path)
+        self.fps = fps if fps and fps > 0 else 30.0
+        self._atomic = atomic_path(self.path)
+        self._container = None
+        self._stream = None
+        self.frames = 0
+
+    def __enter__(self) -> VideoWriter:
+        self._tmp = self._atomic.__enter__()
+        self._container = av.open(str(self._tmp), mode="w", format="mp4")
+        return self
+
+    def write(self, frame: np.ndarray) -> None:
+        height, width = (frame.shape[0] // 2) * 2, (frame.shape[1] // 2) * 2
+        if self._stream is None:
+            codec = _codec()
+            rate = Fraction(self.fps).limit_denominator(1001)
+            self._stream = self._container.add_stream(codec, rate=rate)
+            self._stream.width, self._stream.height, self._stream.pix_fmt = width, height, "yuv420p"
+            if codec == "libx264":
+                self._stream.options = {"crf": "20", "preset": "veryfast"}
+            else:
+                self._stream.bit_rate = 4_000_000
+        av_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[:height, :width]), format="rgb24")
+        for packet in self._stream.encode(av_frame):
+            self._container.mux(packet)
+        self.frames += 1
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        error = exc
+        try:
+            if exc is None and self._stream is not None:
+                for packet in self._stream.encode():  # flush the encoder
+                    self._container.mux(packet)
+        except Exception as flush_error:  # noqa: BLE001 - re-raised below after the temp file is removed
+            error = flush_error
+        finally:
+            self._container.close()
+        if error is None and self.frames:
+            self._atomic.__exit__(None, None, None)  # rename into place
+            return
+        if error is None:  # nothing was written: leave no file
+            error = _NoFrames()
+        self._atomic.__exit__(type(error), error, error.__traceback__)  # deletes the temp file
+        if error is not exc and not isinstance(error, _NoFrames):
+            raise error
+
+
+class _NoFrames(Exception):
+    """Internal: makes ``atomic_path`` discard an empty output."""

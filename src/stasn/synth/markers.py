@@ -195,7 +195,7 @@ def write_board(
     Returns:
         ``(layout, written paths)``.
     """
-    from stasn.infer.overlay import VideoWriter  # PyAV: loaded only when a video is written
+    from stasn.data.video import VideoWriter
 
     if not name or not all(c.isalnum() or c in "._-" for c in name) or name.startswith("."):
         raise ValueError(f"screen name {name!r}: use letters, digits, '.', '_' and '-' only")
