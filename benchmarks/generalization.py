@@ -543,7 +543,7 @@ def _project_mean(rates_of_splits: list[dict]) -> float:
 
 def summarize(results: dict) -> str:
     """Markdown: per (data, model) the mean over splits of AUC and ACER, mean ± std over seeds; the peer's rows."""
-    recipe = " ".join(["configs/lite.yaml", *results["overrides"]])
+    recipe = " ".join(["configs/lite.yaml", *results.get("overrides", [])])
     lines = [
         f"### {results['protocol']} ({results['epochs']} epochs, {results.get('schedule', 'staged')}; {recipe})",
         "",
@@ -632,7 +632,7 @@ def _write(protocol: str, results: dict) -> None:
         earlier = json.loads(path.read_text())
         names = {r["name"] for r in results["runs"]}
         kept = [r for r in earlier.get("runs", []) if r["name"] not in names]
-        results = {**results, "runs": kept + results["runs"]}
+        results = {**results, "runs": kept + results["runs"], "splits": {**earlier["splits"], **results["splits"]}}
     path.write_text(json.dumps(results, indent=1))
     (folder / f"{stem}.md").write_text(summarize(results) + "\n\n" + per_project_table(results) + "\n")
 
@@ -651,7 +651,16 @@ def main() -> None:
     parser.add_argument(
         "--with-nuaa", action="store_true", help="leave-projects-out: train on NUAA too (about twice the time)"
     )
+    parser.add_argument(
+        "--tables", action="store_true", help="only rewrite results/*.md from the results/*.json already there"
+    )
     args = parser.parse_args()
+    if args.tables:
+        for path in sorted((OUT / "results").glob("*.json")):
+            results = json.loads(path.read_text())
+            path.with_suffix(".md").write_text(summarize(results) + "\n\n" + per_project_table(results) + "\n")
+            print(f"{path.with_suffix('.md')}")
+        return
     if not (SHARED / "nuaa-raw-train").is_dir():
         raise SystemExit(f"{SHARED}: not found; this benchmark needs ../shared beside the checkout")
     OUT.mkdir(parents=True, exist_ok=True)
