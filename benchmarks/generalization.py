@@ -133,8 +133,8 @@ def _nuaa_samples() -> tuple[list[Sample], dict[str, dict]]:
     return samples, meta
 
 
-def prepare_pools() -> tuple[dict[str, Path], dict[str, dict]]:
-    """Face crops of every item, plain and face-gain, made once: ``{"images", "nuaa", ...-face-gain}`` -> cache."""
+def base_pools() -> tuple[dict[str, Path], dict[str, dict]]:
+    """Plain face crops of every item, made once: ``{"images", "nuaa"}`` -> cache; ``meta[video_id]``."""
     from stasn.data.prepare import prepare_samples
 
     images, meta = _image_samples()
@@ -144,6 +144,12 @@ def prepare_pools() -> tuple[dict[str, Path], dict[str, dict]]:
     detector = YuNetOrWhole(YUNET)
     prepare_samples(images, pools["images"], detector=detector, cache_info=INFO, workers=2)
     prepare_samples(nuaa, pools["nuaa"], detector=detector, frames_per_video=0, cache_info=INFO, workers=2)
+    return pools, meta
+
+
+def prepare_pools() -> tuple[dict[str, Path], dict[str, dict]]:
+    """Face crops of every item, plain and face-gain, made once: ``{"images", "nuaa", ...-face-gain}`` -> cache."""
+    pools, meta = base_pools()
     for name in ("images", "nuaa"):
         pools[f"{name}-face-gain"] = _face_gain_pool(pools[name], OUT / f"pool-{name}-face-gain")
     return pools, meta
@@ -244,9 +250,15 @@ def peer_scores(pool: Path) -> dict[str, float]:
 
 
 # --- per-run caches -------------------------------------------------------------------------------------------------
-def run_cache(name: str, assignment: dict[str, str], pools: list[Path]) -> Path:
-    """A cache whose manifest holds the rows of ``assignment``'s videos with their split; crops are symlinks."""
-    cache = OUT / "caches" / name
+def run_cache(
+    name: str, assignment: dict[str, str], pools: list[Path], labels: dict[str, int] | None = None, root: Path = OUT
+) -> Path:
+    """A cache whose manifest holds the rows of ``assignment``'s videos with their split; crops are symlinks.
+
+    ``labels`` (video id -> 0/1) relabels videos for tests that are not live-vs-attack (a two-sample test: real
+    replay 0 vs synthesized replay 1); a video relabelled 0 gets attack type ``live``, relabelled 1 ``replay``.
+    """
+    cache = root / "caches" / name
     cache.mkdir(parents=True, exist_ok=True)
     write_cache_info(cache, INFO)
     rows = []
@@ -255,7 +267,11 @@ def run_cache(name: str, assignment: dict[str, str], pools: list[Path]) -> Path:
     for pool in pools:
         for r in read_manifest(pool / "manifest.csv"):
             if r.video_id in assignment:
-                rows.append(dataclasses.replace(r, split=assignment[r.video_id]))
+                r = dataclasses.replace(r, split=assignment[r.video_id])
+                if labels is not None and labels[r.video_id] != r.label:
+                    y = labels[r.video_id]
+                    r = dataclasses.replace(r, label=y, attack_type="live" if y == 0 else "replay")
+                rows.append(r)
         for entry in (pool / "crops").iterdir():
             link = crops / entry.name
             if not link.exists():

@@ -1,177 +1,327 @@
-"""Do synthesized replays look like real replays? Simple image statistics, side by side.
+"""Can a classifier tell synthesized attacks from real ones? A learned two-sample test, split by project.
 
-Usage::
+Rows (every one a binary classifier, scored out-of-fold, AUC on held-out groups; 0.5 = indistinguishable):
 
-    .venv/bin/python benchmarks/synth_realism.py [--count 80] [--per-live 2] [--seed 0]
-        [--shared ../shared] [--sheet /tmp/synth_realism_sheet.png]
+* ``replay: real vs synth`` — the real replay crops of the 16 projects of ``replay-crops-dev`` +
+  ``replay-crops-train`` (label 0) against one :class:`stasn.synth.ReplaySynthesizer` replay made from every live
+  crop of the **same projects** (label 1: same people, same cameras, same detector crops); ``k`` folds grouped by
+  project (:func:`generalization.project_folds`), every project tested once;
+* ``print: real vs synth`` — NUAA's print frames (``ImposterRaw``, 0) against one
+  :class:`stasn.synth.PrintSynthesizer` print of every NUAA live capture (1); folds grouped by subject;
+* ``control: live vs real replay`` — the anti-spoofing task on the replay projects' folds (live 0, real replay 1):
+  how far real replays are from live faces, the yardstick for the first row.
 
-Groups:
+Two classifiers (``--classifier``):
 
-* ``real live`` / ``real replay``: the crops of ``shared/data/replay-crops-dev`` (manifest label 0 / 1; detector
-  boxes from 6 public liveness projects, mostly phone/monitor replays).
-* ``NUAA live (input)``: live webcam frames of ``shared/data/nuaa-raw-train/ClientRaw``, face found with YuNet
-  (``shared/models/yunet``), cropped square at 1.3 x the box (``CacheInfo.crop_scale``) and resized to 448 px, as
-  ``stasn prepare`` would; frames without a face are skipped.
-* ``synth replay``: :class:`stasn.synth.ReplaySynthesizer` applied to those inputs (default ranges).
+* ``features`` (default; minutes on one core): frozen ImageNet EfficientNet-Lite0 on the 128 px face crops, the
+  mean and standard deviation over positions of four stages (strides 4, 8, 16, 32: from noise and texture to
+  layout) concatenated, standardised, and an L2 logistic regression (``C`` = 0.1) per fold. Features are cached.
+  A seed changes the synthesis (``--seeds`` different synthesized pools), not the classifier (which is convex).
+* ``finetune`` (the issue's test; about an hour per seed on one core): the plain frame classifier of
+  ``benchmarks/generalization.py`` (``configs/lite.yaml``, ``model.num_frames=1``, TASM only) fine-tuned
+  ``--epochs`` epochs per fold, 2 training groups held out as dev for the checkpoint; a seed changes the training
+  run (the synthesized pool is seed 0's).
 
-Every image is reduced to its central face region (the middle 1 / 1.3 of our crops; the central square of the real
-crops, which are tight detector boxes), resized to 112 x 112 (area averaging), and measured:
+Results: mean over folds of the fold AUC (pooled out-of-fold AUC beside it), mean ± std over seeds, to
+``runs/synth_realism/results/<tag>-<classifier>.{json,md}``. Contact sheets of the synthesized samples the
+classifier is surest about (top row blocks) beside the real ones it is surest are real, to
+``runs/synth_realism/sheets/`` (derived from ``../shared`` data: they stay out of the repository).
 
-* ``hf``: share of the grey image's AC spectral power above 0.25 cycles/pixel (Hann window), in percent;
-* ``sat``: mean HSV saturation (0-1);
-* ``sharp``: variance of the Laplacian of the grey image (log10);
-* ``contrast``: standard deviation of the grey image / 255.
+    python benchmarks/synth_realism.py [--tag current] [--classifier features|finetune] [--seeds 3] [--folds 4]
 
-The table gives mean, std and the 5-95 % range per group, and how much of the real replays' 5-95 % range the
-synthesized 5-95 % range covers. A contact sheet (real replays, synthesized replays, inputs) goes to ``--sheet``;
-it is derived from ``../shared`` data, so keep it out of the repository.
+Face-crop pools are ``benchmarks/generalization.py``'s (``runs/generalization/pool-images``, ``pool-nuaa``, made
+once with YuNet; reused when they exist); synthesized pools go to ``runs/synth_realism/synth-<tag>-s<seed>``
+(re-made only when deleted: use a new ``--tag`` after changing the synthesizer).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
+import json
+import sys
+import time
+from collections import defaultdict
 from pathlib import Path
 
-import cv2
 import numpy as np
-from rich.console import Console
-from rich.table import Table
 
-from stasn.data.manifest import CacheInfo
-from stasn.synth import ReplaySynthesizer
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-STATS = ("hf", "sat", "sharp", "contrast")
-_SIDE = 112
+import generalization as gen  # noqa: E402
 
+from stasn.data.manifest import ManifestRow, read_manifest  # noqa: E402
 
-def face_region(image: np.ndarray, *, our_crop: bool) -> np.ndarray:
-    """The central face square at ``_SIDE`` px: the middle 1/crop_scale of our crops, the central square otherwise."""
-    h, w = image.shape[:2]
-    side = min(h, w) / (CacheInfo().crop_scale if our_crop else 1.0)
-    y0, x0 = int(round((h - side) / 2)), int(round((w - side) / 2))
-    square = image[y0 : y0 + int(side), x0 : x0 + int(side)]
-    interp = cv2.INTER_AREA if square.shape[0] > _SIDE else cv2.INTER_CUBIC
-    return cv2.resize(square, (_SIDE, _SIDE), interpolation=interp)
+OUT = gen.ROOT / "runs" / "synth_realism"
+_STAGES = (1, 2, 4, 6)  # Lite0 blocks whose outputs are pooled: strides 4, 8, 16, 32 (24, 40, 112, 320 channels)
+ROWS = ("replay: real vs synth", "print: real vs synth", "control: live vs real replay")
 
 
-def measure(rgb: np.ndarray) -> dict[str, float]:
-    """The four statistics of one ``_SIDE`` x ``_SIDE`` RGB face region."""
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float64)
-    window = np.hanning(_SIDE)[:, None] * np.hanning(_SIDE)[None, :]
-    power = np.abs(np.fft.fft2((grey - grey.mean()) * window)) ** 2
-    f = np.fft.fftfreq(_SIDE)
-    radius = np.hypot(f[:, None], f[None, :])
-    power[0, 0] = 0.0
-    hf = 100.0 * power[radius > 0.25].sum() / max(power.sum(), 1e-9)
-    sat = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)[..., 1].mean() / 255.0
-    sharp = np.log10(cv2.Laplacian(grey, cv2.CV_64F).var() + 1e-6)
-    return {"hf": hf, "sat": sat, "sharp": sharp, "contrast": grey.std() / 255.0}
+# --- items ----------------------------------------------------------------------------------------------------------
+def pools_and_meta() -> tuple[dict[str, Path], dict[str, dict]]:
+    """The plain YuNet pools of generalization.py (built when missing) and every video's project/subject."""
+    pools = {"images": gen.OUT / "pool-images", "nuaa": gen.OUT / "pool-nuaa"}
+    if all((p / "manifest.csv").is_file() for p in pools.values()):
+        meta = gen._image_samples()[1]
+        meta.update(gen._nuaa_samples()[1])
+        return pools, meta
+    return gen.base_pools()
 
 
-def read_rgb(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise FileNotFoundError(f"{path}: cannot read image")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+def synth_pools(pools: dict[str, Path], meta: dict[str, dict], tag: str, seed: int) -> Path:
+    """One replay per live crop of the replay projects, one print per NUAA live capture; made once per tag/seed."""
+    from stasn.synth import synthesize_cache
 
-
-def real_crops(shared: Path) -> dict[int, list[np.ndarray]]:
-    """Real crops by label (0 live, 1 replay) from ``replay-crops-dev``."""
-    root = shared / "data" / "replay-crops-dev"
-    out: dict[int, list[np.ndarray]] = {0: [], 1: []}
-    with (root / "manifest.csv").open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            out[int(row["label"])].append(read_rgb(root / row["path"]))
+    out = OUT / f"synth-{tag}-s{seed}"
+    if (out / ".done").is_file():
+        return out
+    live_replay = {v: "train" for v, m in meta.items() if m["source"] in gen.REPLAY_SETS}
+    live_nuaa = {v: "train" for v, m in meta.items() if m["source"] == "nuaa"}
+    sources = {
+        "replay": gen.run_cache("replay-projects", live_replay, [pools["images"]], root=OUT),
+        "print": gen.run_cache("nuaa", live_nuaa, [pools["nuaa"]], root=OUT),
+    }
+    start = time.perf_counter()
+    for i, (kind, source) in enumerate(sources.items()):
+        synthesize_cache(source, out, kind=kind, per_live=1, seed=1000 * seed + 11 + i, workers=2)
+    (out / ".done").write_text(f"{time.perf_counter() - start:.0f} s\n")
     return out
 
 
-def nuaa_inputs(shared: Path, count: int, size: int = 448) -> list[np.ndarray]:
-    """``count`` live NUAA frames (evenly spaced), face-cropped with YuNet like ``stasn prepare``."""
-    files = sorted((shared / "data" / "nuaa-raw-train" / "ClientRaw").rglob("*.jpg"))
-    model = shared / "models" / "yunet" / "face_detection_yunet_2026may.onnx"
-    detector = cv2.FaceDetectorYN.create(str(model), "", (640, 480), 0.7)
-    crops = []
-    for path in files[:: max(1, len(files) // count)][:count]:
-        bgr = cv2.imread(str(path))
-        detector.setInputSize((bgr.shape[1], bgr.shape[0]))
-        _, faces = detector.detect(bgr)
-        if faces is None:
-            continue
-        x, y, w, h = faces[np.argmax(faces[:, 2] * faces[:, 3]), :4]
-        side = CacheInfo().crop_scale * max(w, h)
-        cx, cy = x + w / 2, y + h / 2
-        m = np.array([[1, 0, side / 2 - cx], [0, 1, side / 2 - cy]], np.float32)
-        square = cv2.warpAffine(bgr, m, (int(side), int(side)), borderMode=cv2.BORDER_REPLICATE)
-        crops.append(cv2.cvtColor(cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB))
-    return crops
+def item_rows(pools: dict[str, Path], synth: Path, meta: dict[str, dict]) -> dict[str, list[tuple[ManifestRow, Path]]]:
+    """The four groups of frames: real live / real replay (replay projects), NUAA print, synth replay / print."""
+    groups: dict[str, list[tuple[ManifestRow, Path]]] = defaultdict(list)
+    for r in read_manifest(pools["images"] / "manifest.csv"):
+        if r.status == "ok" and meta.get(r.video_id, {}).get("source") in gen.REPLAY_SETS:
+            groups["real replay" if r.label else "real live"].append((r, pools["images"]))
+    for r in read_manifest(pools["nuaa"] / "manifest.csv"):
+        if r.status == "ok":
+            groups["nuaa print" if r.label else "nuaa live"].append((r, pools["nuaa"]))
+    for r in read_manifest(synth / "manifest.csv"):
+        groups["synth replay" if r.attack_type == "replay-synth" else "synth print"].append((r, synth))
+    return groups
 
 
-def summarize(values: list[dict[str, float]]) -> dict[str, tuple[float, float, float, float]]:
-    """Per statistic: mean, std, 5th and 95th percentile."""
-    out = {}
-    for stat in STATS:
-        v = np.array([x[stat] for x in values])
-        out[stat] = (v.mean(), v.std(), np.percentile(v, 5), np.percentile(v, 95))
-    return out
+def group_of(row: ManifestRow, meta: dict[str, dict]) -> str:
+    """The fold-grouping key: the project (replay sets) or the subject (NUAA), for real and synthesized rows."""
+    source = row.extra.get("source_video_id", row.video_id)
+    m = meta[source]
+    return m["subject"] if m["source"] == "nuaa" else m["project"]
 
 
-def coverage(synth: tuple, real: tuple) -> float:
-    """Share of the real 5-95 % interval inside the synthesized 5-95 % interval."""
-    lo, hi = max(synth[2], real[2]), min(synth[3], real[3])
-    return max(0.0, hi - lo) / max(real[3] - real[2], 1e-9)
+# --- features -------------------------------------------------------------------------------------------------------
+def lite0_features(paths: list[Path], cache: Path) -> np.ndarray:
+    """``[N, 2 * 496]`` float32: mean and std over positions of Lite0 (ImageNet) stages 1, 2, 4, 6 of each 128 px
+    face crop (ImageNet-normalised RGB). Cached in ``cache`` (an ``.npz`` keyed by path and mtime)."""
+    import cv2
+    import torch
+
+    from stasn.model.backbones import build_backbone
+
+    known: dict[str, np.ndarray] = {}
+    if cache.is_file():
+        with np.load(cache) as stored:
+            known = dict(zip(stored["paths"].tolist(), stored["features"], strict=True))
+    keys = [f"{p}@{p.stat().st_mtime_ns}" for p in paths]  # a re-made pool's crops are new files
+    todo = [(key, str(p)) for key, p in dict.fromkeys(zip(keys, paths, strict=True)) if key not in known]
+    if todo:
+        torch.set_num_threads(1)
+        body = build_backbone("efficientnet_lite0", pretrained="imagenet").eval().body
+        trunk = torch.nn.Sequential(body[0], body[1])  # conv_stem, bn1 (the blocks follow at body[2:9])
+        mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+        std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+        for start in range(0, len(todo), 64):
+            batch = todo[start : start + 64]
+            images = [cv2.cvtColor(cv2.imread(p), cv2.COLOR_BGR2RGB) for _, p in batch]
+            x = torch.from_numpy(np.stack([cv2.resize(im, (128, 128)) for im in images])).permute(0, 3, 1, 2)
+            x = (x.float() / 255.0 - mean) / std
+            pooled = []
+            with torch.inference_mode():
+                h = trunk(x)
+                for i in range(7):
+                    h = body[2 + i](h)
+                    if i in _STAGES:
+                        pooled += [h.mean(dim=(2, 3)), h.std(dim=(2, 3))]
+            for (key, _), f in zip(batch, torch.cat(pooled, dim=1).numpy(), strict=True):
+                known[key] = f.astype(np.float32)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, paths=np.array(list(known)), features=np.stack(list(known.values())))
+    return np.stack([known[key] for key in keys])
 
 
-def sheet(rows: list[list[np.ndarray]], path: Path, tile: int = 112) -> None:
-    width = max(len(r) for r in rows)
-    canvas = np.full((len(rows) * tile, width * tile, 3), 20, np.uint8)
-    for r, row in enumerate(rows):
-        for c, image in enumerate(row):
-            canvas[r * tile : (r + 1) * tile, c * tile : (c + 1) * tile] = cv2.resize(image, (tile, tile))
-    cv2.imwrite(str(path), cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
+def _logistic_scores(x_train, y_train, x_test) -> np.ndarray:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(x_train)
+    model = LogisticRegression(C=0.1, max_iter=3000).fit(scaler.transform(x_train), y_train)
+    return model.predict_proba(scaler.transform(x_test))[:, 1]
+
+
+# --- the test -------------------------------------------------------------------------------------------------------
+def folds_of(groups: list[str], k: int) -> list[list[str]]:
+    """``groups`` (one per item) in ``k`` folds of about equal item counts, largest group first into the lightest."""
+    sizes: dict[str, int] = defaultdict(int)
+    for g in groups:
+        sizes[g] += 1
+    folds: list[list[str]] = [[] for _ in range(k)]
+    load = [0] * k
+    for g in sorted(sizes, key=lambda g: (-sizes[g], g)):
+        i = int(np.argmin(load))
+        folds[i].append(g)
+        load[i] += sizes[g]
+    return folds
+
+
+def auc_table(y: np.ndarray, scores: np.ndarray, groups: list[str], folds: list[list[str]]) -> dict:
+    """Fold AUCs (test fold = its groups), their mean, and the pooled out-of-fold AUC."""
+    from sklearn.metrics import roc_auc_score
+
+    g = np.array(groups)
+    per_fold = []
+    for fold in folds:
+        mask = np.isin(g, fold)
+        if len(set(y[mask])) == 2:
+            per_fold.append(float(roc_auc_score(y[mask], scores[mask])))
+    return {"fold_auc": per_fold, "auc": float(np.mean(per_fold)), "pooled_auc": float(roc_auc_score(y, scores))}
+
+
+def features_test(items: list[tuple[ManifestRow, Path]], y: np.ndarray, groups: list[str], k: int) -> tuple:
+    """Out-of-fold spoof-side scores (higher = class 1) of the frozen-feature classifier; ``(scores, folds)``."""
+    x = lite0_features([pool / r.face_path for r, pool in items], OUT / "features" / "lite0.npz")
+    folds = folds_of(groups, k)
+    scores = np.zeros(len(items))
+    g = np.array(groups)
+    for fold in folds:
+        test = np.isin(g, fold)
+        scores[test] = _logistic_scores(x[~test], y[~test], x[test])
+    return scores, folds
+
+
+def finetune_test(
+    name: str, items: list[tuple[ManifestRow, Path]], y: np.ndarray, groups: list[str], k: int, seed: int, epochs: int
+) -> tuple:
+    """Out-of-fold scores of the fine-tuned frame classifier (one run per fold, 2 training groups as dev)."""
+    folds = folds_of(groups, k)
+    labels = {r.video_id: int(t) for (r, _), t in zip(items, y, strict=True)}
+    group_of_video = {r.video_id: g for (r, _), g in zip(items, groups, strict=True)}
+    pools = sorted({pool for _, pool in items})
+    per_video: dict[str, float] = {}
+    for i, fold in enumerate(folds):
+        training = sorted({g for g in groups if g not in fold})
+        dev = set(training[j] for j in np.random.default_rng(i).permutation(len(training))[:2])
+        assignment = {v: "test" if g in fold else "dev" if g in dev else "train" for v, g in group_of_video.items()}
+        cache = gen.run_cache(f"{name}-fold{i}", assignment, pools, labels=labels, root=OUT)
+        run = f"synth-realism-{name}-fold{i}-e{epochs}-s{seed}"
+        checkpoint = gen.train_run(run, cache, "frame", seed, epochs, [])
+        per_video.update(gen.model_scores(checkpoint, cache, "test"))
+    return np.array([per_video[r.video_id] for r, _ in items]), folds
+
+
+def run(tag: str, classifier: str, seeds: int, k: int, epochs: int, sheets: bool = True) -> dict:
+    pools, meta = pools_and_meta()
+    results: dict = {"tag": tag, "classifier": classifier, "folds": k, "epochs": epochs, "rows": {}}
+    for seed in range(seeds):
+        synth = synth_pools(pools, meta, tag, seed if classifier == "features" else 0)
+        g = item_rows(pools, synth, meta)
+        tests = {
+            ROWS[0]: (g["real replay"], g["synth replay"]),
+            ROWS[1]: (g["nuaa print"], g["synth print"]),
+            ROWS[2]: (g["real live"], g["real replay"]),
+        }
+        for row_name, (negatives, positives) in tests.items():
+            if row_name == ROWS[2] and classifier == "features" and seed > 0:
+                continue  # the control has no synthesis in it: the frozen-feature test gives the same every seed
+            items = [*negatives, *positives]
+            y = np.array([0] * len(negatives) + [1] * len(positives))
+            groups = [group_of(r, meta) for r, _ in items]
+            start = time.perf_counter()
+            if classifier == "features":
+                scores, folds = features_test(items, y, groups, k)
+            else:
+                short = {ROWS[0]: "replay", ROWS[1]: "print", ROWS[2]: "control"}[row_name]
+                scores, folds = finetune_test(f"{tag}-{short}", items, y, groups, k, seed, epochs)
+            table = auc_table(y, scores, groups, folds)
+            table.update(seed=seed, n=[len(negatives), len(positives)], seconds=time.perf_counter() - start)
+            results["rows"].setdefault(row_name, []).append(table)
+            print(f"{tag} {classifier} s{seed} {row_name}: AUC {table['auc']:.3f} (pooled {table['pooled_auc']:.3f})")
+            if sheets and seed == 0:
+                contact_sheet(items, y, scores, OUT / "sheets" / f"{tag}-{classifier}-{row_name.split(':')[0]}.png")
+        _write(results)
+    return results
+
+
+def contact_sheet(items, y: np.ndarray, scores: np.ndarray, path: Path, per_row: int = 12) -> None:
+    """Rows 1-3: the class-1 items scored highest (surest synthetic); rows 4-5: class-1 items scored lowest (best
+    hidden); rows 6-7: the class-0 items scored lowest (surest real). 128 px face crops."""
+    import cv2
+
+    order = np.argsort(scores)
+    pos = [i for i in order[::-1] if y[i] == 1]
+    neg = [i for i in order if y[i] == 0]
+    picks = [pos[: 3 * per_row], pos[::-1][: 2 * per_row], neg[: 2 * per_row]]
+    tile = 128
+    rows = []
+    for block in picks:
+        for start in range(0, len(block), per_row):
+            row = np.full((tile, per_row * tile, 3), 30, np.uint8)
+            for c, i in enumerate(block[start : start + per_row]):
+                r, pool = items[i]
+                image = cv2.imread(str(pool / r.face_path))
+                row[:, c * tile : (c + 1) * tile] = cv2.resize(image, (tile, tile))
+            rows.append(row)
+        rows.append(np.full((6, per_row * tile, 3), 255, np.uint8))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.concatenate(rows))
+
+
+def _mean_std(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return f"{np.mean(values):.3f} ± {np.std(values, ddof=1):.3f}"
+
+
+def summarize(results: dict) -> str:
+    what = (
+        "frozen Lite0 features + logistic regression; seeds = synthesized pools"
+        if results["classifier"] == "features"
+        else f"fine-tuned Lite0 frame classifier, {results['epochs']} epoch(s); seeds = training runs"
+    )
+    lines = [
+        f"### synthesis `{results['tag']}`: {what}; {results['folds']} folds by project (NUAA: by subject)",
+        "",
+        "| test | n (class 0 / class 1) | seeds | AUC (mean of folds) | pooled AUC | fold AUCs (seed 0) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, runs in results["rows"].items():
+        n = "/".join(str(v) for v in runs[0]["n"])
+        folds = ", ".join(f"{a:.2f}" for a in runs[0]["fold_auc"])
+        lines.append(
+            f"| {name} | {n} | {len(runs)} | {_mean_std([r['auc'] for r in runs])} "
+            f"| {_mean_std([r['pooled_auc'] for r in runs])} | {folds} |"
+        )
+    return "\n".join(lines)
+
+
+def _write(results: dict) -> None:
+    folder = OUT / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{results['tag']}-{results['classifier']}"
+    (folder / f"{stem}.json").write_text(json.dumps(results, indent=1))
+    (folder / f"{stem}.md").write_text(summarize(results) + "\n")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=80, help="NUAA live frames to synthesize from")
-    parser.add_argument("--per-live", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
-    parser.add_argument("--sheet", type=Path, default=Path("/tmp/synth_realism_sheet.png"))
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tag", default="current", help="name of this synthesizer version (its pools, results)")
+    parser.add_argument("--classifier", default="features", choices=["features", "finetune"])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--folds", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=2, help="finetune: epochs per fold")
     args = parser.parse_args()
-
-    real = real_crops(args.shared)
-    inputs = nuaa_inputs(args.shared, args.count)
-    synth = ReplaySynthesizer()
-    rng = np.random.default_rng(args.seed)
-    spoofs = [synth(image, rng)[0] for image in inputs for _ in range(args.per_live)]
-    groups = {
-        "real live": [face_region(x, our_crop=False) for x in real[0]],
-        "real replay": [face_region(x, our_crop=False) for x in real[1]],
-        "NUAA live (input)": [face_region(x, our_crop=True) for x in inputs],
-        "synth replay": [face_region(x, our_crop=True) for x in spoofs],
-    }
-    stats = {name: summarize([measure(x) for x in images]) for name, images in groups.items()}
-
-    table = Table(title="face-region statistics (mean ± std [5 % .. 95 %])")
-    table.add_column("group")
-    table.add_column("n", justify="right")
-    for stat in STATS:
-        table.add_column(stat)
-    for name, images in groups.items():
-        cells = [f"{m:.3g} ± {s:.2g} [{lo:.3g} .. {hi:.3g}]" for m, s, lo, hi in (stats[name][k] for k in STATS)]
-        table.add_row(name, str(len(images)), *cells)
-    cover = [f"{100 * coverage(stats['synth replay'][k], stats['real replay'][k]):.0f} %" for k in STATS]
-    table.add_row("synth covers real replay 5-95 %", "", *cover)
-    Console(width=170).print(table)
-
-    real_picks = groups["real replay"][:: max(1, len(groups["real replay"]) // 30)][:30]  # across all 6 projects
-    synth_picks = groups["synth replay"][:: max(1, len(groups["synth replay"]) // 40)][:40]
-    rows = [real_picks[i : i + 10] for i in range(0, 30, 10)]
-    rows += [synth_picks[i : i + 10] for i in range(0, 40, 10)]
-    rows += [groups["NUAA live (input)"][:: max(1, len(inputs) // 10)][:10]]
-    sheet(rows, args.sheet)
-    Console().print(f"contact sheet (3 rows real replay, 4 rows synth replay, 1 row inputs): {args.sheet}")
+    if not (gen.SHARED / "nuaa-raw-train").is_dir():
+        raise SystemExit(f"{gen.SHARED}: not found; this benchmark needs ../shared beside the checkout")
+    results = run(args.tag, args.classifier, args.seeds, args.folds, args.epochs)
+    print("\n" + summarize(results))
 
 
 if __name__ == "__main__":
