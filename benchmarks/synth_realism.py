@@ -37,6 +37,7 @@ once with YuNet; reused when they exist); synthesized pools go to ``runs/synth_r
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -67,8 +68,15 @@ def pools_and_meta() -> tuple[dict[str, Path], dict[str, dict]]:
     return gen.base_pools()
 
 
-def synth_pools(pools: dict[str, Path], meta: dict[str, dict], tag: str, seed: int) -> Path:
-    """One replay per live crop of the replay projects, one print per NUAA live capture; made once per tag/seed."""
+def synth_pools(
+    pools: dict[str, Path], meta: dict[str, dict], tag: str, seed: int, framing: str, prints: bool = True
+) -> Path:
+    """One replay per live item of the replay projects, one print per NUAA live capture; made once per tag/seed.
+
+    ``framing``: ``crop`` (synthesize from our 256 px face crop: what ``stasn synth`` and generalization.py do) or
+    ``source`` (replays only: synthesize from the project's own live image, then find and crop the face with the same
+    YuNet pipeline as the real replays; see :func:`reframed_replays`). Prints are made from the crops either way.
+    """
     from stasn.synth import synthesize_cache
 
     out = OUT / f"synth-{tag}-s{seed}"
@@ -76,15 +84,85 @@ def synth_pools(pools: dict[str, Path], meta: dict[str, dict], tag: str, seed: i
         return out
     live_replay = {v: "train" for v, m in meta.items() if m["source"] in gen.REPLAY_SETS}
     live_nuaa = {v: "train" for v, m in meta.items() if m["source"] == "nuaa"}
-    sources = {
-        "replay": gen.run_cache("replay-projects", live_replay, [pools["images"]], root=OUT),
-        "print": gen.run_cache("nuaa", live_nuaa, [pools["nuaa"]], root=OUT),
-    }
     start = time.perf_counter()
-    for i, (kind, source) in enumerate(sources.items()):
-        synthesize_cache(source, out, kind=kind, per_live=1, seed=1000 * seed + 11 + i, workers=2)
+    if framing == "source":
+        reframed_replays(pools["images"], live_replay, out, seed=1000 * seed + 11)
+    else:
+        source = gen.run_cache("replay-projects", live_replay, [pools["images"]], root=OUT)
+        synthesize_cache(source, out, kind="replay", per_live=1, seed=1000 * seed + 11, workers=2)
+    if prints:  # (left out while iterating on replays only: --only replay)
+        source = gen.run_cache("nuaa", live_nuaa, [pools["nuaa"]], root=OUT)
+        synthesize_cache(source, out, kind="print", per_live=1, seed=1000 * seed + 12, workers=2)
     (out / ".done").write_text(f"{time.perf_counter() - start:.0f} s\n")
     return out
+
+
+def _reframe_one(job: tuple[str, str, int, str]) -> tuple[str, dict]:
+    """Synthesize one replay of a live image file at its own size; write it as PNG. ``(png path, params record)``."""
+    import zlib
+
+    import cv2
+
+    from stasn.infer.inputs import load_image
+    from stasn.synth import ReplayRanges, ReplaySynthesizer
+    from stasn.synth.recapture import ViewRanges
+
+    source, video_id, seed, target = job
+    # The projects' live images are tight detector boxes: the face is ~0.9 of the image, not our crops' 1 / 1.3;
+    # and the project's detector framed the filmed face as tightly (0.9-1.05 x the displayed image: the face box
+    # and a little more), not our 0.95-1.15 x around a 1.3x crop (which shows bezels the real crops never show).
+    synth = ReplaySynthesizer(ReplayRanges(face_fraction=0.9, view=ViewRanges(crop_scale=(0.9, 1.05))))
+    image = load_image(source)
+    rng = np.random.default_rng([seed, zlib.crc32(video_id.encode())])
+    params = synth.sample_params(rng)
+    h, w = image.shape[:2]
+    padded = cv2.copyMakeBorder(image, 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE)  # even sizes for H.264
+    attack = synth.apply(padded, params)[:h, :w]
+    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(target, cv2.cvtColor(attack, cv2.COLOR_RGB2BGR))
+    return target, params.to_dict()
+
+
+def reframed_replays(pool: Path, live: dict[str, str], out: Path, *, seed: int) -> None:
+    """Replays framed like the real ones: synthesize from each live item's source image (the project's own crop),
+    then let YuNet find the face and crop it x1.3 (edge padding) exactly as the real replay crops were made.
+
+    The real replays of these projects are the projects' tight face crops of a camera frame that filmed a screen;
+    synthesizing from our padded 1.3x crop instead films the padding too (tilted, blurred), a framing the real
+    replays never have. Each row's ``extra`` keeps ``source_video_id`` and the replay parameters.
+    """
+    import multiprocessing
+
+    from stasn.data.manifest import write_manifest
+    from stasn.data.prepare import prepare_samples
+    from stasn.datasets.base import Sample
+
+    rows = [r for r in read_manifest(pool / "manifest.csv") if r.video_id in live and r.label == 0]
+    frames = out.parent / f"{out.name}-frames"
+    jobs = [(r.source_path, r.video_id, seed, str(frames / f"{i:05d}.png")) for i, r in enumerate(rows)]
+    with multiprocessing.get_context("fork").Pool(2) as workers:  # fork: this script's function, OpenCV per process
+        made = dict(workers.imap_unordered(_reframe_one, jobs, chunksize=8))
+    samples, sources = [], {}
+    for (_, video_id, _, target), r in zip(jobs, rows, strict=True):
+        sample = Sample(
+            path=Path(target),
+            label=1,
+            attack_type="replay-synth",
+            split="train",
+            video_id=f"replay/{video_id}",
+            dataset="synth",
+            subject=r.subject,
+            is_image=True,
+        )
+        samples.append(sample)
+        sources[f"synth/replay/{video_id}"] = (video_id, made[target])
+    prepare_samples(samples, out, detector=gen.YuNetOrWhole(gen.YUNET), cache_info=gen.INFO, workers=2)
+    rows_out = []
+    for r in read_manifest(out / "manifest.csv"):
+        video_id, params = sources[r.video_id]
+        extra = {**r.extra, "source_video_id": video_id, "synth": {"kind": "replay", "seed": seed, "params": params}}
+        rows_out.append(dataclasses.replace(r, extra=extra))
+    write_manifest(rows_out, out)
 
 
 def item_rows(pools: dict[str, Path], synth: Path, meta: dict[str, dict]) -> dict[str, list[tuple[ManifestRow, Path]]]:
@@ -217,11 +295,14 @@ def finetune_test(
     return np.array([per_video[r.video_id] for r, _ in items]), folds
 
 
-def run(tag: str, classifier: str, seeds: int, k: int, epochs: int, sheets: bool = True) -> dict:
+def run(
+    tag: str, classifier: str, seeds: int, k: int, epochs: int, framing: str, only: list[str], sheets: bool = True
+) -> dict:
     pools, meta = pools_and_meta()
-    results: dict = {"tag": tag, "classifier": classifier, "folds": k, "epochs": epochs, "rows": {}}
+    results: dict = {"tag": tag, "classifier": classifier, "folds": k, "epochs": epochs, "framing": framing, "rows": {}}
     for seed in range(seeds):
-        synth = synth_pools(pools, meta, tag, seed if classifier == "features" else 0)
+        prints = not only or "print" in only
+        synth = synth_pools(pools, meta, tag, seed if classifier == "features" else 0, framing, prints)
         g = item_rows(pools, synth, meta)
         tests = {
             ROWS[0]: (g["real replay"], g["synth replay"]),
@@ -229,6 +310,8 @@ def run(tag: str, classifier: str, seeds: int, k: int, epochs: int, sheets: bool
             ROWS[2]: (g["real live"], g["real replay"]),
         }
         for row_name, (negatives, positives) in tests.items():
+            if only and row_name.split(":")[0] not in only:
+                continue
             if row_name == ROWS[2] and classifier == "features" and seed > 0:
                 continue  # the control has no synthesis in it: the frozen-feature test gives the same every seed
             items = [*negatives, *positives]
@@ -317,10 +400,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--epochs", type=int, default=2, help="finetune: epochs per fold")
+    parser.add_argument(
+        "--framing", default="source", choices=["source", "crop"], help="replays from source images or from crops"
+    )
+    parser.add_argument("--only", nargs="*", default=[], choices=["replay", "print", "control"])
     args = parser.parse_args()
     if not (gen.SHARED / "nuaa-raw-train").is_dir():
         raise SystemExit(f"{gen.SHARED}: not found; this benchmark needs ../shared beside the checkout")
-    results = run(args.tag, args.classifier, args.seeds, args.folds, args.epochs)
+    results = run(args.tag, args.classifier, args.seeds, args.folds, args.epochs, args.framing, args.only)
     print("\n" + summarize(results))
 
 
