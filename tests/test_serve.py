@@ -491,7 +491,7 @@ def _start_cli_server(checkpoint: Path, port: int, *args: str) -> subprocess.Pop
     cmd = [sys.executable, "-c", "from stasn.cli.main import app; app()", "serve", "--checkpoint", str(checkpoint)]
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--detector", "whole", "--device", "cpu", *args]
     server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300  # returns as soon as it answers; a loaded 2-core machine needs > 60 s to import
     while True:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200:
@@ -502,7 +502,7 @@ def _start_cli_server(checkpoint: Path, port: int, *args: str) -> subprocess.Pop
             raise AssertionError(server.stderr.read().decode()[-2000:])
         if time.monotonic() > deadline:
             server.kill()
-            raise AssertionError("server did not start in 60 s")
+            raise AssertionError("server did not start in 300 s")
         time.sleep(0.2)
 
 
