@@ -86,7 +86,7 @@ from stasn.synth.scene import (
     sample_surroundings,
 )
 
-__all__ = ["ReplayRanges", "ReplayParams", "ReplaySynthesizer", "FrameGeometry"]
+__all__ = ["ReplayRanges", "ReplayParams", "ReplaySynthesizer", "FrameGeometry", "sample_panel"]
 
 _TEXELS = 12  # samples per panel pixel in the sub-pixel tile
 _TEXTURE_MARGIN = 1.5  # panel texture resolution, relative to the supersampled sensor's sample spacing
@@ -262,6 +262,34 @@ class FrameGeometry(NamedTuple):
     panel_px_per_sensor_px: float  # panel pixels per camera pixel at the face centre (moire scale)
 
 
+def sample_panel(
+    rng: np.random.Generator, r: ReplayRanges, screen_mm: tuple[float, float], *, oled: bool, banding: bool
+) -> dict:
+    """The picture on the screen and the panel showing it, drawn one way for a procedural screen and a filmed
+    template's (:mod:`stasn.synth.template_replay`): face placement, panel tone and gamut, backlight bleed, banding,
+    the content's codec. Returns :class:`ReplayParams` keyword arguments, drawn in this order (so a seed keeps its
+    draws)."""
+    return dict(
+        face_scale=min(log_uniform(rng, r.face_scale), max_face_scale(screen_mm, r.face_fraction)),
+        face_fraction=r.face_fraction,
+        screen_offset=(uniform(rng, (-0.5, 0.5)), uniform(rng, (-0.5, 0.5))),  # faces sit near the middle
+        panel_gamma=uniform(rng, r.panel_gamma),
+        contrast=1e5 if oled else log_uniform(rng, r.lcd_contrast),  # an OLED pixel turns off: no black level
+        brightness=uniform(rng, r.brightness),
+        gamut_saturation=uniform(rng, r.gamut_saturation),
+        white_point=uniform(rng, r.white_point),
+        subpixel_fill=uniform(rng, r.subpixel_fill),
+        bleed_strength=0.0 if oled else uniform(rng, r.bleed_strength),  # backlight bleed is an LCD's
+        bleed_width=uniform(rng, r.bleed_width),
+        bleed_seed=new_seed(rng),
+        banding_amplitude=uniform(rng, r.banding_amplitude) if banding else 0.0,
+        banding_period=log_uniform(rng, r.banding_period),
+        banding_phase=uniform(rng, (0.0, 2 * math.pi)),
+        banding_drift=uniform(rng, r.banding_drift),
+        content_jpeg=int(round(uniform(rng, r.content_jpeg))),
+    )
+
+
 class ReplaySynthesizer:
     """Turn live face images or clips into synthesized screen-replay attacks.
 
@@ -327,23 +355,7 @@ class ReplaySynthesizer:
             body_corner_mm=uniform(rng, device.body_corner_mm),
             screen_corner_mm=uniform(rng, device.screen_corner_mm),
             bezel_colour=str(rng.choice(list(BEZEL_COLOURS))),
-            face_scale=min(log_uniform(rng, r.face_scale), max_face_scale(screen_mm, r.face_fraction)),
-            face_fraction=r.face_fraction,
-            screen_offset=(uniform(rng, (-0.5, 0.5)), uniform(rng, (-0.5, 0.5))),  # faces sit near the middle
-            panel_gamma=uniform(rng, r.panel_gamma),
-            contrast=1e5 if oled else log_uniform(rng, r.lcd_contrast),
-            brightness=uniform(rng, r.brightness),
-            gamut_saturation=uniform(rng, r.gamut_saturation),
-            white_point=uniform(rng, r.white_point),
-            subpixel_fill=uniform(rng, r.subpixel_fill),
-            bleed_strength=0.0 if oled else uniform(rng, r.bleed_strength),
-            bleed_width=uniform(rng, r.bleed_width),
-            bleed_seed=new_seed(rng),
-            banding_amplitude=uniform(rng, r.banding_amplitude) if banding else 0.0,
-            banding_period=log_uniform(rng, r.banding_period),
-            banding_phase=uniform(rng, (0.0, 2 * math.pi)),
-            banding_drift=uniform(rng, r.banding_drift),
-            content_jpeg=int(round(uniform(rng, r.content_jpeg))),
+            **sample_panel(rng, r, screen_mm, oled=oled, banding=banding),
             # The thumb's reach counts from the screen's edge, past the bezel (a print's counts from the sheet's
             # edge): 2-12 mm onto the picture, ours.
             **sample_surroundings(rng, held=held, reach_mm=(2.0, 12.0), skin=skin),

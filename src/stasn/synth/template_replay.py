@@ -38,12 +38,19 @@ from stasn.labels import AttackType
 from stasn.synth import capture as cam
 from stasn.synth import display
 from stasn.synth._records import from_record, to_record
-from stasn.synth._sampling import chance, log_uniform, new_seed, pick, uniform
+from stasn.synth._sampling import chance, new_seed, pick, uniform
 from stasn.synth.devices import DEVICES
 from stasn.synth.geometry import crop_square, jacobian, project
-from stasn.synth.medium import MediumLayout, as_clip, max_face_scale, medium_layout, rect_corners
+from stasn.synth.medium import MediumLayout, as_clip, medium_layout, rect_corners
 from stasn.synth.recapture import CaptureParams, ViewParams
-from stasn.synth.replay import _TEXELS, _TEXTURE_MARGIN, ReplayParams, ReplayRanges, ReplaySynthesizer
+from stasn.synth.replay import (
+    _TEXELS,
+    _TEXTURE_MARGIN,
+    ReplayParams,
+    ReplayRanges,
+    ReplaySynthesizer,
+    sample_panel,
+)
 from stasn.synth.templates import TEMPLATES_JSON, TemplateFrame, TemplateSet
 
 __all__ = ["TemplateReplayParams", "TemplateReplay", "TemplateRender", "open_templates"]
@@ -162,23 +169,7 @@ class TemplateReplay:
             screen_mm=screen,
             ppi=25.4,  # one "millimetre" per panel pixel (see the class docstring)
             bezel_mm=(0.0, 0.0, 0.0, 0.0),
-            face_scale=min(log_uniform(rng, r.face_scale), max_face_scale(screen, r.face_fraction)),
-            face_fraction=r.face_fraction,
-            screen_offset=(uniform(rng, (-0.5, 0.5)), uniform(rng, (-0.5, 0.5))),
-            panel_gamma=uniform(rng, r.panel_gamma),
-            contrast=1e5 if oled else log_uniform(rng, r.lcd_contrast),
-            brightness=uniform(rng, r.brightness),
-            gamut_saturation=uniform(rng, r.gamut_saturation),
-            white_point=uniform(rng, r.white_point),
-            subpixel_fill=uniform(rng, r.subpixel_fill),
-            bleed_strength=0.0 if oled else uniform(rng, r.bleed_strength),
-            bleed_width=uniform(rng, r.bleed_width),
-            bleed_seed=new_seed(rng),
-            banding_amplitude=uniform(rng, r.banding_amplitude) if banding else 0.0,
-            banding_period=uniform(rng, r.banding_period),
-            banding_phase=uniform(rng, (0.0, 2 * math.pi)),
-            banding_drift=uniform(rng, r.banding_drift),
-            content_jpeg=int(round(uniform(rng, r.content_jpeg))),
+            **sample_panel(rng, r, screen, oled=oled, banding=banding),
             view=ViewParams(crop_shift=view.crop_shift, crop_scale=view.crop_scale),
             capture=CaptureParams(
                 sensor_px=256,  # unused: the template's resolution decides
