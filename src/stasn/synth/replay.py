@@ -262,6 +262,51 @@ class FrameGeometry(NamedTuple):
     panel_px_per_sensor_px: float  # panel pixels per camera pixel at the face centre (moire scale)
 
 
+def panel_emission(
+    image: np.ndarray,
+    t: int,
+    hs: np.ndarray,
+    inv: np.ndarray,
+    n: int,
+    lay: MediumLayout,
+    p: ReplayParams,
+    ripple: np.ndarray,
+    pitch: float,
+) -> np.ndarray:
+    """Linear light the panel sends towards each of the ``n x n`` sensor pixels, relative to its white: float32
+    ``[n, n, 3]``. Content texture times the prefiltered sub-pixel modulation, integrated per pixel, blurred by the
+    capture's lens and motion, times the refresh banding of frame ``t``. Both lookups are perspective warps from the
+    supersampled sensor grid (``hs``: medium -> sensor, ``inv`` its inverse); used by the procedural screen and by a
+    filmed template's (:mod:`stasn.synth.template_replay`)."""
+    cap = p.capture
+    m = cap.supersample
+    sensor_per_unit = float(np.linalg.svd(jacobian(hs, (0.0, 0.0)), compute_uv=False)[0])
+    tex, x0, y0, kt = ReplaySynthesizer._panel_texture(image, inv, n, lay, p, _TEXTURE_MARGIN * m * sensor_per_unit)
+    grid = np.array([[1.0 / m, 0, 0.5 / m - 0.5], [0, 1.0 / m, 0.5 / m - 0.5], [0, 0, 1]])  # sample -> sensor
+    from_samples = inv @ grid  # supersampled sensor grid -> medium
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    to_tex = np.array([[kt, 0, -x0 * kt - 0.5], [0, kt, -y0 * kt - 0.5], [0, 0, 1]])
+    content = cv2.warpPerspective(
+        tex, to_tex @ from_samples, (n * m, n * m), flags=flags, borderMode=cv2.BORDER_REPLICATE
+    )
+    modulation = ReplaySynthesizer._modulation(ripple, from_samples, n * m, lay, pitch, display.tile_period(p.layout))
+    base = cv2.resize(content, (n, n), interpolation=cv2.INTER_AREA)
+    fine = cv2.resize(content * modulation, (n, n), interpolation=cv2.INTER_AREA)
+    base = blur_linear(
+        base,
+        lens_cutoff=cap.lens_cutoff,
+        defocus=cap.defocus,
+        motion_length=cap.motion_length,
+        motion_angle=cap.motion_angle,
+    )
+    emission = np.maximum(base + fine, 0.0)
+    if p.banding_amplitude > 0:
+        emission *= display.refresh_banding(
+            n, amplitude=p.banding_amplitude, period=p.banding_period, phase=p.banding_phase + p.banding_drift * t
+        )
+    return emission
+
+
 def sample_panel(
     rng: np.random.Generator, r: ReplayRanges, screen_mm: tuple[float, float], *, oled: bool, banding: bool
 ) -> dict:
@@ -450,7 +495,7 @@ class ReplaySynthesizer:
     ) -> np.ndarray:
         """Linear light reaching the sensor for one frame, ``[n, n, 3]`` float32."""
         cap = p.capture
-        n, m = cap.sensor_px, cap.supersample
+        n = cap.sensor_px
         pitch = _pitch(p, lay)
         crop = frame_crop(pose, lay.half, p.view)
         hs = sensor_homography(plane_homography(pose), crop, n)
@@ -458,30 +503,7 @@ class ReplaySynthesizer:
         # 1. Panel emission: content texture times the prefiltered sub-pixel modulation, integrated per pixel.
         # Both lookups are perspective warps from the supersampled sensor grid (warpPerspective computes the
         # coordinates itself, much faster than building maps in numpy).
-        sensor_per_unit = float(np.linalg.svd(jacobian(hs, (0.0, 0.0)), compute_uv=False)[0])
-        tex, x0, y0, kt = self._panel_texture(frame, inv, n, lay, p, _TEXTURE_MARGIN * m * sensor_per_unit)
-        grid = np.array([[1.0 / m, 0, 0.5 / m - 0.5], [0, 1.0 / m, 0.5 / m - 0.5], [0, 0, 1]])  # sample -> sensor
-        from_samples = inv @ grid  # supersampled sensor grid -> medium
-        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-        to_tex = np.array([[kt, 0, -x0 * kt - 0.5], [0, kt, -y0 * kt - 0.5], [0, 0, 1]])
-        content = cv2.warpPerspective(
-            tex, to_tex @ from_samples, (n * m, n * m), flags=flags, borderMode=cv2.BORDER_REPLICATE
-        )
-        modulation = self._modulation(ripple, from_samples, n * m, lay, pitch, display.tile_period(p.layout))
-        base = cv2.resize(content, (n, n), interpolation=cv2.INTER_AREA)
-        fine = cv2.resize(content * modulation, (n, n), interpolation=cv2.INTER_AREA)
-        base = blur_linear(
-            base,
-            lens_cutoff=cap.lens_cutoff,
-            defocus=cap.defocus,
-            motion_length=cap.motion_length,
-            motion_angle=cap.motion_angle,
-        )
-        emission = np.maximum(base + fine, 0.0)
-        if p.banding_amplitude > 0:
-            emission *= display.refresh_banding(
-                n, amplitude=p.banding_amplitude, period=p.banding_period, phase=p.banding_phase + p.banding_drift * t
-            )
+        emission = panel_emission(frame, t, hs, inv, n, lay, p, ripple, pitch)
         # 2. Reflections of the room on the glass.
         reflected = None
         if env is not None:

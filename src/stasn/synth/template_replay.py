@@ -45,10 +45,9 @@ from stasn.synth.medium import MediumLayout, as_clip, medium_layout, rect_corner
 from stasn.synth.recapture import CaptureParams, ViewParams
 from stasn.synth.replay import (
     _TEXELS,
-    _TEXTURE_MARGIN,
     ReplayParams,
     ReplayRanges,
-    ReplaySynthesizer,
+    panel_emission,
     sample_panel,
 )
 from stasn.synth.templates import TEMPLATES_JSON, TemplateFrame, TemplateSet
@@ -364,37 +363,7 @@ def _render_frame(
 
 
 def _emission(face: np.ndarray, t: int, g: _Geometry, lay: MediumLayout, p: ReplayParams, ripple: np.ndarray):
-    """Linear light the panel sends towards each sensor pixel, relative to its white: float32 ``[n, n, 3]``.
-
-    The same steps as the procedural mode's panel (:class:`ReplaySynthesizer`), on the template's geometry.
-    """
-    cap = p.capture
-    n, m = g.n, cap.supersample
-    pitch = lay.unit_per_mm  # content units per panel pixel
-    inv = np.linalg.inv(g.hs)
-    sensor_per_unit = float(np.linalg.svd(jacobian(g.hs, (0.0, 0.0)), compute_uv=False)[0])
-    # The display model's own panel texture and sub-pixel lookup (pure functions kept on the procedural class).
-    tex, x0, y0, kt = ReplaySynthesizer._panel_texture(face, inv, n, lay, p, _TEXTURE_MARGIN * m * sensor_per_unit)
-    grid = np.array([[1.0 / m, 0, 0.5 / m - 0.5], [0, 1.0 / m, 0.5 / m - 0.5], [0, 0, 1]])
-    from_samples = inv @ grid
-    to_tex = np.array([[kt, 0, -x0 * kt - 0.5], [0, kt, -y0 * kt - 0.5], [0, 0, 1]])
-    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    content = cv2.warpPerspective(
-        tex, to_tex @ from_samples, (n * m, n * m), flags=flags, borderMode=cv2.BORDER_REPLICATE
-    )
-    modulation = ReplaySynthesizer._modulation(ripple, from_samples, n * m, lay, pitch, display.tile_period(p.layout))
-    base = cv2.resize(content, (n, n), interpolation=cv2.INTER_AREA)
-    fine = cv2.resize(content * modulation, (n, n), interpolation=cv2.INTER_AREA)
-    base = cam.blur_linear(
-        base,
-        lens_cutoff=cap.lens_cutoff,
-        defocus=cap.defocus,
-        motion_length=cap.motion_length,
-        motion_angle=cap.motion_angle,
-    )
-    emission = np.maximum(base + fine, 0.0)
-    if p.banding_amplitude > 0:
-        emission *= display.refresh_banding(
-            n, amplitude=p.banding_amplitude, period=p.banding_period, phase=p.banding_phase + p.banding_drift * t
-        )
-    return emission
+    """Linear light the panel sends towards each sensor pixel, relative to its white: float32 ``[n, n, 3]``: the
+    procedural mode's panel (:func:`stasn.synth.replay.panel_emission`) on the template's geometry."""
+    # content units per panel pixel: the template's screen is measured in panel pixels
+    return panel_emission(face, t, g.hs, np.linalg.inv(g.hs), g.n, lay, p, ripple, lay.unit_per_mm)
