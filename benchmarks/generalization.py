@@ -344,6 +344,14 @@ def train_run(
     return result.best_checkpoint
 
 
+def _trained_steps(checkpoint: Path) -> int:
+    """Optimizer steps of the whole run (``last.ckpt`` beside ``checkpoint``): what ``train.min_steps`` stretched."""
+    import torch
+
+    last = checkpoint.parent / "last.ckpt"
+    return int(torch.load(last if last.is_file() else checkpoint, map_location="cpu", weights_only=True)["global_step"])
+
+
 def model_scores(checkpoint: Path, cache: Path, split: str) -> dict[str, float]:
     """The model's spoof score per video of ``split`` (mean over its clips)."""
     from stasn.data.clips import ClipDataset
@@ -534,6 +542,7 @@ def run_protocol(
                     for ph, where in (("plain", cache), ("face-gain", gain_cache)):
                         run[ph] = rates(dev, model_scores(checkpoint, where, "test"), labels, projects)
                     run["seconds"] = time.perf_counter() - start
+                    run["steps"] = _trained_steps(checkpoint)
                     results["runs"].append(run)
                     print(
                         f"{name}: AUC {run['plain']['auc']:.3f} (face-gain {run['face-gain']['auc']:.3f}), ACER "

@@ -75,3 +75,17 @@ def test_stage_for_epoch_walks_the_schedule():
     assert StageSchedule(stages + [("joint", 0)]).total_epochs == 5
     with pytest.raises(ValueError, match="no training stage"):
         StageSchedule([("tasm", 0)])
+
+
+def test_stretch_factor_reaches_min_steps_with_whole_multiples():
+    from stasn.train.stages import stretch_factor
+
+    assert stretch_factor(2, 10, 150) == 8  # 16 epochs, 160 steps
+    assert stretch_factor(2, 91 // 2, 150) == 2
+    assert stretch_factor(2, 100, 150) == 1  # already long enough
+    assert stretch_factor(2, 10, 0) == 1 and stretch_factor(0, 10, 150) == 1
+    for epochs, per_epoch, minimum in [(1, 3, 7), (3, 7, 200), (5, 1, 1)]:
+        factor = stretch_factor(epochs, per_epoch, minimum)
+        assert factor * epochs * per_epoch >= minimum > (factor - 1) * epochs * per_epoch
+    with pytest.raises(ValueError, match="min_steps"):
+        StageSchedule([("joint", 2)], min_steps=-1)

@@ -188,3 +188,26 @@ def test_resume_after_a_kill_in_the_middle_of_an_epoch(tmp_path):
     logs = sorted(p.parent.name for p in (config.run_dir / "logs").glob("version_*/metrics.csv"))
     assert logs == ["version_0", "version_1"], "the killed run's log is kept beside the resumed one"
     assert Path(config.run_dir / "config.yaml").is_file()
+
+
+def test_min_steps_stretches_a_short_schedule_on_a_small_training_set(tmp_path, monkeypatch):
+    """One epoch of the tiny cache is a few steps; ``train.min_steps`` multiplies the epochs until the run has at least
+    that many optimizer steps, and the learning-rate schedule spans the stretched run."""
+    from stasn.train.system import STASNSystem
+
+    planned = []
+    configure = STASNSystem.configure_optimizers
+
+    def recording(self):
+        planned.append(self.trainer.estimated_stepping_batches)  # the cosine schedule's length
+        return configure(self)
+
+    monkeypatch.setattr(STASNSystem, "configure_optimizers", recording)
+    config = tiny_experiment(tmp_path, stages=[{"stage": "joint", "epochs": 1}], min_steps=7, warmup_steps=2)
+    train_experiment(config, evaluate_test=False, enable_progress_bar=False)
+    last = torch.load(config.run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    epochs, steps = last["epoch"] + 1, last["global_step"]
+    steps_per_epoch = steps // epochs
+    assert steps_per_epoch * epochs == steps and steps_per_epoch < 7, "the tiny cache must need stretching"
+    assert steps >= 7 and steps - steps_per_epoch < 7, (epochs, steps)  # the fewest whole epochs reaching 7 steps
+    assert planned == [steps], "the learning-rate schedule must span the stretched run, not the first epoch"

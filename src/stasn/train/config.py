@@ -85,6 +85,7 @@ class TrainConfig:
     lr: float = 1e-4  # AdamW; ours
     weight_decay: float = 1e-4
     warmup_steps: int = 0
+    min_steps: int = 0  # > 0: small training sets get their stages' epochs multiplied until the run has this many steps
     precision: str = "32-true"  # "bf16-mixed" on GPUs; passed to Lightning
     accelerator: str = "auto"
     devices: Any = "auto"  # GPUs per node; DDP is used when > 1
@@ -135,6 +136,7 @@ class ExperimentConfig:
         for key, value, minimum in (
             ("train.weight_decay", train.weight_decay, 0),
             ("train.warmup_steps", train.warmup_steps, 0),
+            ("train.min_steps", train.min_steps, 0),
             ("train.num_nodes", train.num_nodes, 1),
             ("train.log_every_n_steps", train.log_every_n_steps, 1),
             ("data.batch_size", data.batch_size, 1),

@@ -225,7 +225,7 @@ def build_trainer(
 
     run_dir = config.run_dir
     train = config.train
-    stages = StageSchedule([(s.stage, s.epochs) for s in train.stages])
+    stages = StageSchedule([(s.stage, s.epochs) for s in train.stages], min_steps=train.min_steps)
     checkpoint = ModelCheckpoint(
         dirpath=run_dir / "checkpoints",
         filename="best",
