@@ -352,13 +352,16 @@ def _trained_steps(checkpoint: Path) -> int:
     return int(torch.load(last if last.is_file() else checkpoint, map_location="cpu", weights_only=True)["global_step"])
 
 
-def model_scores(checkpoint: Path, cache: Path, split: str) -> dict[str, float]:
-    """The model's spoof score per video of ``split`` (mean over its clips)."""
+def model_scores(checkpoint: Path, cache: Path, split: str, fusion_weight: float | None = None) -> dict[str, float]:
+    """The model's spoof score per video of ``split`` (mean over its clips); ``fusion_weight`` replaces the
+    checkpoint's TASM/SASM weight (1 = TASM's score alone, 0 = SASM's)."""
     from stasn.data.clips import ClipDataset
     from stasn.model.checkpoint import load_checkpoint
     from stasn.train.checkpoint_eval import score_split
 
     loaded = load_checkpoint(checkpoint)
+    if fusion_weight is not None:
+        loaded.model.fusion_weight = fusion_weight
     dataset = ClipDataset(cache, split, loaded.config.num_frames, clips_per_video=1)
     rows, _ = score_split(loaded.model, dataset, batch_size=16)
     per_video: dict[str, list[float]] = defaultdict(list)
