@@ -55,7 +55,7 @@ def sweep(protocol: str, data: str, weights: list[float], epochs: int = 2) -> di
         "runs": [],
     }
     for run in runs:
-        checkpoint = gen.OUT / "runs" / run["name"] / "checkpoints" / "best.ckpt"
+        checkpoint = gen.selected_checkpoint(gen.OUT / "runs" / run["name"])
         caches = {
             "dev": gen.OUT / "caches" / f"{protocol}-{run['split']}-{data}",
             "plain": gen.OUT / "caches" / f"{protocol}-{run['split']}-{data}",

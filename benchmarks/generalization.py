@@ -326,7 +326,7 @@ def train_run(
 
     best = OUT / "runs" / name / "checkpoints" / "best.ckpt"
     if best.is_file() and (OUT / "runs" / name / ".done").is_file():
-        return best
+        return selected_checkpoint(OUT / "runs" / name)
     model_keys, stages = model_overrides(model, epochs, schedule)
     config = load_experiment(
         [ROOT / "configs" / "_base.yaml", ROOT / "configs" / "lite.yaml"],
@@ -339,9 +339,43 @@ def train_run(
     values["data"]["prepare"]["dataset"] = None
     values["train"].update(stages=stages, warmup_steps=20, log_every_n_steps=20)
     config = load_experiment(None, overrides=overrides, base=values)
-    result = train_experiment(config, evaluate_test=False, enable_progress_bar=False)
+    train_experiment(config, evaluate_test=False, enable_progress_bar=False)
     (OUT / "runs" / name / ".done").touch()
-    return result.best_checkpoint
+    return selected_checkpoint(OUT / "runs" / name)
+
+
+def dev_curve(run_dir: Path, monitor: str = "dev/acer") -> dict[int, float]:
+    """``monitor`` per epoch from the run's CSV logs (every version folder: a resumed run logs in a new one)."""
+    import csv
+
+    curve = {}
+    for metrics in sorted((run_dir / "logs").glob("version_*/metrics.csv")):
+        with open(metrics, newline="") as f:
+            for row in csv.DictReader(f):
+                if row.get(monitor):
+                    curve[int(row["epoch"])] = float(row[monitor])
+    return curve
+
+
+def selected_checkpoint(run_dir: Path) -> Path:
+    """The checkpoint stasn's trainer keeps as ``best.ckpt``: the lowest dev ACER, the *latest* of equal epochs.
+
+    Runs trained before that tie rule kept the first of equals; for them the same choice is made from the logs:
+    ``last.ckpt`` when the last epoch ties the minimum, else ``best.ckpt`` when it is that epoch (always so for a
+    2-epoch run). Anything else cannot be recovered without training again, and says so."""
+    import torch
+
+    curve = dev_curve(run_dir)
+    checkpoints = run_dir / "checkpoints"
+    if not curve:
+        raise RuntimeError(f"{run_dir}: no dev/acer in the logs")
+    lowest = min(curve.values())
+    chosen = max(e for e, v in curve.items() if v == lowest)
+    for name in ("last.ckpt", "best.ckpt"):
+        path = checkpoints / name
+        if path.is_file() and int(torch.load(path, map_location="cpu", weights_only=True)["epoch"]) == chosen:
+            return path
+    raise RuntimeError(f"{run_dir}: neither checkpoint is epoch {chosen} (the latest of the best); train it again")
 
 
 def _trained_steps(checkpoint: Path) -> int:

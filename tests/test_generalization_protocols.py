@@ -88,3 +88,35 @@ def test_synth_variants_add_attacks_of_training_live_items_only(gen):
 def test_project_mean_averages_projects_not_items(gen):
     rates = [{"per_project_auc": {"a": 1.0, "b": 0.5}}, {"per_project_auc": {"c": 0.6}}]
     assert gen._project_mean(rates) == pytest.approx(0.7)
+
+
+def _fake_run(root: Path, acer_per_epoch: list[float], best_epoch: int) -> Path:
+    import torch
+
+    run = root / "run"
+    (run / "logs" / "version_0").mkdir(parents=True)
+    (run / "checkpoints").mkdir()
+    lines = ["dev/acer,epoch,step"] + [f"{acer},{e},{10 * (e + 1)}" for e, acer in enumerate(acer_per_epoch)]
+    (run / "logs" / "version_0" / "metrics.csv").write_text("\n".join(lines) + "\n")
+    torch.save({"epoch": best_epoch}, run / "checkpoints" / "best.ckpt")
+    torch.save({"epoch": len(acer_per_epoch) - 1}, run / "checkpoints" / "last.ckpt")
+    return run
+
+
+@pytest.mark.parametrize(
+    "acer, best_epoch, expected",
+    [
+        ([0.0, 0.0], 0, "last.ckpt"),  # a tie: the latest of equals, not the first (trained before the tie rule)
+        ([0.1, 0.0], 1, "last.ckpt"),
+        ([0.0, 0.1], 0, "best.ckpt"),
+        ([0.2, 0.0, 0.0, 0.1], 2, "best.ckpt"),  # trained with the tie rule: best.ckpt is already the latest of equals
+    ],
+)
+def test_selected_checkpoint_is_the_latest_of_the_best_dev_epochs(gen, tmp_path, acer, best_epoch, expected):
+    assert gen.selected_checkpoint(_fake_run(tmp_path, acer, best_epoch)).name == expected
+
+
+def test_selected_checkpoint_refuses_a_run_it_cannot_recover(gen, tmp_path):
+    run = _fake_run(tmp_path, [0.2, 0.0, 0.0, 0.1], best_epoch=1)  # first of equals kept, last epoch worse
+    with pytest.raises(RuntimeError, match="epoch 2"):
+        gen.selected_checkpoint(run)

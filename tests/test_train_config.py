@@ -89,3 +89,25 @@ def test_stretch_factor_reaches_min_steps_with_whole_multiples():
         assert factor * epochs * per_epoch >= minimum > (factor - 1) * epochs * per_epoch
     with pytest.raises(ValueError, match="min_steps"):
         StageSchedule([("joint", 2)], min_steps=-1)
+
+
+def test_best_checkpoint_keeps_the_latest_of_equally_good_epochs(tmp_path):
+    """A tie on the monitored dev value replaces the best checkpoint (Lightning keeps the first of equals)."""
+    from types import SimpleNamespace
+
+    import torch
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    from stasn.train.run import _latest_of_best_checkpoint
+
+    trainer = SimpleNamespace(strategy=SimpleNamespace(reduce_boolean_decision=lambda decision: decision))
+    ours = _latest_of_best_checkpoint(dirpath=tmp_path, monitor="dev/acer", mode="min", save_top_k=1)
+    plain = ModelCheckpoint(dirpath=tmp_path, monitor="dev/acer", mode="min", save_top_k=1)
+    for callback in (ours, plain):
+        callback.best_k_models = {"epoch0.ckpt": torch.tensor(0.0)}
+        callback.kth_best_model_path = "epoch0.ckpt"
+    assert ours.check_monitor_top_k(trainer, torch.tensor(0.0)) is True
+    assert plain.check_monitor_top_k(trainer, torch.tensor(0.0)) is False  # why ours exists
+    assert ours.check_monitor_top_k(trainer, torch.tensor(0.01)) is False
+    assert ours.check_monitor_top_k(trainer, torch.tensor(-0.01)) is True
+    assert ours.check_monitor_top_k(trainer, None) is False

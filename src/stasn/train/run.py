@@ -216,17 +216,39 @@ def _atomic_checkpoint_io():
     return AtomicCheckpointIO()
 
 
+def _latest_of_best_checkpoint(**kwargs: Any) -> L.pytorch.callbacks.ModelCheckpoint:
+    """Lightning's ``ModelCheckpoint`` with one change: an epoch that *ties* the best dev value replaces it.
+
+    On a small or easy dev split the monitored ACER often reaches 0 in the first epoch and stays there; Lightning keeps
+    the first of equals, which is the least-trained model (still at the top of the learning-rate schedule). Among
+    epochs equally good on dev we keep the latest (ours).
+    """
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    class LatestOfBestCheckpoint(ModelCheckpoint):
+        def check_monitor_top_k(self, trainer: L.Trainer, current: torch.Tensor | None = None) -> bool:
+            if current is None or self.save_top_k != 1 or not self.best_k_models:
+                return super().check_monitor_top_k(trainer, current)
+            tie_or_better = {"min": torch.le, "max": torch.ge}[self.mode]
+            decision = bool(tie_or_better(current, self.best_k_models[self.kth_best_model_path]))
+            return trainer.strategy.reduce_boolean_decision(decision)
+
+    return LatestOfBestCheckpoint(**kwargs)
+
+
 def build_trainer(
     config: ExperimentConfig, *, callbacks: list[L.Callback] | None = None, enable_progress_bar: bool = True
 ) -> tuple[L.Trainer, L.pytorch.callbacks.ModelCheckpoint]:
-    """A Lightning ``Trainer`` configured from ``config.train`` (stages, checkpoints, CSV + TensorBoard logs)."""
+    """A Lightning ``Trainer`` configured from ``config.train`` (stages, checkpoints, CSV + TensorBoard logs).
+
+    ``checkpoints/best.ckpt`` is the epoch with the lowest ``dev/<train.monitor>``, the latest of equals."""
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
     run_dir = config.run_dir
     train = config.train
     stages = StageSchedule([(s.stage, s.epochs) for s in train.stages], min_steps=train.min_steps)
-    checkpoint = ModelCheckpoint(
+    checkpoint = _latest_of_best_checkpoint(
         dirpath=run_dir / "checkpoints",
         filename="best",
         monitor=f"dev/{train.monitor}",
