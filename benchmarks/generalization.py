@@ -326,7 +326,11 @@ def train_run(
 
     best = OUT / "runs" / name / "checkpoints" / "best.ckpt"
     if best.is_file() and (OUT / "runs" / name / ".done").is_file():
-        return selected_checkpoint(OUT / "runs" / name)
+        try:
+            return selected_checkpoint(OUT / "runs" / name)
+        except UnrecoverableSelection as exc:
+            print(f"{exc}: training it again", flush=True)
+            (OUT / "runs" / name / ".done").unlink()
     model_keys, stages = model_overrides(model, epochs, schedule)
     config = load_experiment(
         [ROOT / "configs" / "_base.yaml", ROOT / "configs" / "lite.yaml"],
@@ -339,9 +343,13 @@ def train_run(
     values["data"]["prepare"]["dataset"] = None
     values["train"].update(stages=stages, warmup_steps=20, log_every_n_steps=20)
     config = load_experiment(None, overrides=overrides, base=values)
-    train_experiment(config, evaluate_test=False, enable_progress_bar=False)
+    train_experiment(config, overwrite=best.is_file(), evaluate_test=False, enable_progress_bar=False)
     (OUT / "runs" / name / ".done").touch()
     return selected_checkpoint(OUT / "runs" / name)
+
+
+class UnrecoverableSelection(RuntimeError):
+    """A run trained before the tie rule whose kept checkpoint is not the one the rule picks."""
 
 
 def dev_curve(run_dir: Path, monitor: str = "dev/acer") -> dict[int, float]:
@@ -375,7 +383,7 @@ def selected_checkpoint(run_dir: Path) -> Path:
         path = checkpoints / name
         if path.is_file() and int(torch.load(path, map_location="cpu", weights_only=True)["epoch"]) == chosen:
             return path
-    raise RuntimeError(f"{run_dir}: neither checkpoint is epoch {chosen} (the latest of the best); train it again")
+    raise UnrecoverableSelection(f"{run_dir}: neither checkpoint is epoch {chosen}, the latest of the best dev epochs")
 
 
 def _trained_steps(checkpoint: Path) -> int:
