@@ -415,7 +415,8 @@ def model_scores(checkpoint: Path, cache: Path, split: str, fusion_weight: float
 def rates(
     dev: dict[str, float], test: dict[str, float], labels: dict[str, tuple[int, str]], projects: dict[str, str]
 ) -> dict:
-    """Threshold at the dev EER (stasn.evaluate), applied to test: APCER, BPCER, ACER; AUC overall and per project."""
+    """Threshold at the dev EER point (``eer-mid``: the middle of the dev score gap that gives it), applied to test:
+    APCER, BPCER, ACER; AUC overall and per project; and ACER at ``eer``'s threshold (the dev score itself) beside."""
     from sklearn.metrics import roc_auc_score
 
     from stasn.evaluate.evaluation import evaluate_scores
@@ -424,7 +425,8 @@ def rates(
     def rows(scores: dict[str, float]) -> list[ScoreRow]:
         return [ScoreRow(v, v, labels[v][0], labels[v][1], s, -1) for v, s in scores.items()]
 
-    result = evaluate_scores(rows(dev), rows(test), "eer", aggregate="none").to_dict()
+    result = evaluate_scores(rows(dev), rows(test), "eer-mid", aggregate="none").to_dict()
+    at_score = evaluate_scores(rows(dev), rows(test), "eer", aggregate="none").to_dict()  # bob's threshold
     ids = sorted(test)
     y, s = np.array([labels[v][0] for v in ids]), np.array([test[v] for v in ids])
     per_project = {}
@@ -438,6 +440,8 @@ def rates(
         "apcer": result["test"]["apcer"],
         "bpcer": result["test"]["bpcer"],
         "acer": result["test"]["acer"],
+        "acer_at_dev_score": at_score["test"]["acer"],
+        "threshold_at_dev_score": at_score["test"]["threshold"],
         "per_project_auc": per_project,
         "counts": {"live": int((y == 0).sum()), "attack": int((y == 1).sum())},
     }
@@ -618,8 +622,8 @@ def summarize(results: dict) -> str:
         f"### {results['protocol']} ({results['epochs']} epochs, {results.get('schedule', 'staged')}; {recipe})",
         "",
         "| model | data | seeds | project AUC | project AUC face-gain | pooled AUC | pooled AUC face-gain "
-        "| ACER @ dev thr. | ACER face-gain |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| ACER @ dev thr. | ACER face-gain | ACER, thr. = a dev score |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     groups: dict[tuple[str, str], dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for run in results["runs"]:
@@ -633,7 +637,16 @@ def summarize(results: dict) -> str:
             _mean_std([_project_mean([r[ph] for r in runs]) for runs in complete.values()])
             for ph in ("plain", "face-gain")
         ]
-        for ph, key in (("plain", "auc"), ("face-gain", "auc"), ("plain", "acer"), ("face-gain", "acer")):
+        for ph, key in (
+            ("plain", "auc"),
+            ("face-gain", "auc"),
+            ("plain", "acer"),
+            ("face-gain", "acer"),
+            ("plain", "acer_at_dev_score"),
+        ):
+            if any(key not in r[ph] for runs in complete.values() for r in runs):
+                cells.append("-")  # scored before the column existed
+                continue
             per = [float(np.mean([r[ph][key] for r in runs])) for runs in complete.values()]
             cells.append(
                 _mean_std(per)
@@ -642,19 +655,26 @@ def summarize(results: dict) -> str:
             )
         lines.append(f"| {model} | {data} | {len(complete)} | " + " | ".join(cells) + " |")
     peer = [
-        float(np.mean([s["peer"][ph][key] for s in splits.values()])) * (100 if key == "acer" else 1)
-        for ph, key in (("plain", "auc"), ("face-gain", "auc"), ("plain", "acer"), ("face-gain", "acer"))
+        float(np.mean([s["peer"][ph].get(key, np.nan) for s in splits.values()])) * (1 if key == "auc" else 100)
+        for ph, key in (
+            ("plain", "auc"),
+            ("face-gain", "auc"),
+            ("plain", "acer"),
+            ("face-gain", "acer"),
+            ("plain", "acer_at_dev_score"),
+        )
     ]
     peer_projects = [_project_mean([s["peer"][ph] for s in splits.values()]) for ph in ("plain", "face-gain")]
     lines.append(
         f"| **peer** MiniFASNet V2+V1SE | - | - | {peer_projects[0]:.3f} | {peer_projects[1]:.3f} | {peer[0]:.3f} "
-        f"| {peer[1]:.3f} | {peer[2]:.1f} % | {peer[3]:.1f} % |"
+        f"| {peer[1]:.3f} | {peer[2]:.1f} % | {peer[3]:.1f} % | {peer[4]:.1f} % |"
     )
     lines += [
         "",
         "project AUC: each test project's own AUC (its live vs its attacks), averaged over projects (the protocol-2 "
         "target); pooled AUC: all test items of a split together, averaged over splits; ACER at the threshold fixed "
-        "on the dev split (EER there); mean ± std over seeds.",
+        "on the dev split (its EER point, threshold in the middle of the dev score gap: `eer-mid`; last column: the "
+        "threshold on the dev score itself, `eer`); mean ± std over seeds.",
     ]
     lines += ["", "Per split (test projects, items; AUC of each run's seeds, mean):", ""]
     for name, split in splits.items():

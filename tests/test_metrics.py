@@ -238,3 +238,23 @@ def test_docstring_examples_run(module):
 
     failures, tried = doctest.testmod(importlib.import_module(module))
     assert tried > 0 and failures == 0
+
+
+def test_eer_midpoint_threshold_sits_in_the_middle_of_the_gap_eer_sits_on():
+    # separable: eer() puts the threshold on the lowest attack; the midpoint is halfway to the highest bona fide
+    assert m.eer([0.1, 0.2], [0.8, 0.9]).threshold == 0.8
+    assert m.eer_midpoint_threshold([0.1, 0.2], [0.8, 0.9]) == pytest.approx(0.5)
+    # not separable: the same operating point, the threshold between eer()'s score and the next lower one
+    bona, attack = [0.1, 0.2, 0.3, 0.6], [0.4, 0.7, 0.8, 0.9]
+    result = m.eer(bona, attack)
+    middle = m.eer_midpoint_threshold(bona, attack)
+    assert middle == pytest.approx((0.6 + 0.4) / 2)
+    assert m.pooled_apcer(attack, middle) == result.apcer and m.bpcer(bona, middle) == result.bpcer
+    # an open-ended gap (everything on one side) keeps eer()'s threshold
+    assert m.eer_midpoint_threshold([0.5, 0.5], [0.5, 0.5]) == m.eer([0.5, 0.5], [0.5, 0.5]).threshold
+    rng = np.random.default_rng(0)
+    for _ in range(50):  # always the eer() operating point
+        bona, attack = rng.random(7), rng.random(5) + 0.3
+        result, middle = m.eer(bona, attack), m.eer_midpoint_threshold(bona, attack)
+        assert middle <= result.threshold
+        assert m.pooled_apcer(attack, middle) == result.apcer and m.bpcer(bona, middle) == result.bpcer

@@ -109,3 +109,13 @@ def test_summarize_folds_mean_and_sample_std():
     assert "apcer[print]" in summary.mean and "BPCER20_oracle" in summary.mean
     with pytest.raises(ValueError, match="at least 2 folds"):
         summarize_folds([first])
+
+
+def test_eer_mid_criterion_moves_the_dev_threshold_into_the_gap():
+    import numpy as np
+
+    from stasn.evaluate.evaluation import ScoreSet, dev_threshold
+
+    dev = ScoreSet("dev", np.array([0.1, 0.2]), np.array([0.8, 0.9]), np.array(["print", "print"]))
+    assert dev_threshold(dev, "eer") == 0.8
+    assert dev_threshold(dev, "eer-mid") == pytest.approx(0.5)

@@ -44,6 +44,7 @@ __all__ = [
 
 CRITERIA: dict[str, float | None] = {  # name -> target APCER on dev (None: the EER point)
     "eer": None,
+    "eer-mid": None,  # the EER point, threshold in the middle of its score gap (metrics.eer_midpoint_threshold)
     "bpcer10": 0.10,  # ISO/IEC 30107-3 BPCER10: the operating point where APCER = 10 %
     "bpcer20": 0.05,
     "bpcer100": 0.01,
@@ -181,7 +182,9 @@ class EvaluationResult:
 
 
 def dev_threshold(dev: ScoreSet, criterion: str = "eer") -> float:
-    """The threshold ``criterion`` picks on dev: the EER point, or the lowest-BPCER point meeting the APCER target.
+    """The threshold ``criterion`` picks on dev: the EER point (``eer``: its threshold is a dev score, bob.measure's
+    choice; ``eer-mid``: the middle of the score gap that gives the same point), or the lowest-BPCER point meeting the
+    APCER target.
 
     ``bpcer20`` asks for APCER (max over species) at most 5 % on dev, ``bpcer10`` 10 %, ``bpcer100`` 1 %.
 
@@ -191,6 +194,8 @@ def dev_threshold(dev: ScoreSet, criterion: str = "eer") -> float:
     if criterion not in CRITERIA:
         raise ValueError(f"Unknown criterion {criterion!r}. Valid values are {{{', '.join(CRITERIA)}}}.")
     target = CRITERIA[criterion]
+    if criterion == "eer-mid":
+        return metrics.eer_midpoint_threshold(dev.bona_fide, dev.attacks)
     if target is None:
         return metrics.eer(dev.bona_fide, dev.attacks).threshold
     return metrics.threshold_at_apcer(dev.attacks, target, dev.attack_types)

@@ -12,7 +12,7 @@ Conventions used by every function here:
 * **Thresholds come from outside.** Rates are computed at a threshold passed in; the functions that *choose* a
   threshold (:func:`eer`, :func:`threshold_at_apcer`, :func:`threshold_at_bpcer`) are meant for the dev set, and their
   result is frozen for test (see :mod:`stasn.evaluate.evaluation`). Chosen thresholds are always score values (or
-  ±inf, or the next float above a score), never midpoints.
+  ±inf, or the next float above a score), never midpoints — except :func:`eer_midpoint_threshold`, which says why.
 * **NaN is an error.** A NaN score raises ``ValueError``. A sample without a score (no face found) is a
   *non-response*: :func:`non_response_scores` turns it into ``+inf`` (bona fide) or ``-inf`` (attack), and every
   function counts those as errors of their own class at *every* threshold, ``±inf`` included (an attack scored
@@ -44,6 +44,7 @@ __all__ = [
     "acer",
     "hter",
     "eer",
+    "eer_midpoint_threshold",
     "roc_auc",
     "threshold_at_apcer",
     "threshold_at_bpcer",
@@ -293,12 +294,39 @@ def eer(bona_fide_scores: ArrayLike, attack_scores: ArrayLike) -> EERResult:
         EERResult(eer=0.25, threshold=0.6, apcer=0.25, bpcer=0.25)
     """
     thresholds, a_err, b_err, n_attack, n_bona = _error_counts(bona_fide_scores, attack_scores)
+    best = _eer_index(a_err, b_err, n_attack, n_bona)
+    rate_a, rate_b = a_err[best] / n_attack, b_err[best] / n_bona
+    return EERResult(float((rate_a + rate_b) / 2), float(thresholds[best]), float(rate_a), float(rate_b))
+
+
+def _eer_index(a_err: np.ndarray, b_err: np.ndarray, n_attack: int, n_bona: int) -> int:
     gap = np.abs(a_err * n_bona - b_err * n_attack)  # |APCER - BPCER| * Na * Nb in integers: exact ties
     tied = np.flatnonzero(gap == gap.min())
     total = a_err[tied] * n_bona + b_err[tied] * n_attack  # (APCER + BPCER) * Na * Nb
-    best = tied[np.argmin(total)]  # first minimum = highest threshold among equal means
-    rate_a, rate_b = a_err[best] / n_attack, b_err[best] / n_bona
-    return EERResult(float((rate_a + rate_b) / 2), float(thresholds[best]), float(rate_a), float(rate_b))
+    return int(tied[np.argmin(total)])  # first minimum = highest threshold among equal means
+
+
+def eer_midpoint_threshold(bona_fide_scores: ArrayLike, attack_scores: ArrayLike) -> float:
+    """The operating point of :func:`eer`, with the threshold in the middle of the score gap that gives it.
+
+    Every threshold in ``(s_next, s_eer]`` — from the next lower distinct score to :func:`eer`'s threshold —
+    classifies the set alike; :func:`eer` returns the top of that gap (a score value, as bob.measure does), this
+    returns its middle, which leaves equal room on both sides. It matters where the gap is wide: on a dev split the
+    model separates (EER 0) the gap runs from the highest bona fide to the lowest attack score, and :func:`eer`'s
+    threshold sits *on* the lowest dev attack, so every test attack scored a little lower is missed. The one
+    exception to "thresholds are score values" in this module; the rates on this set are :func:`eer`'s.
+
+    Example:
+        >>> eer_midpoint_threshold([0.1, 0.2], [0.8, 0.9])  # eer() says 0.8
+        0.5
+    """
+    thresholds, a_err, b_err, n_attack, n_bona = _error_counts(bona_fide_scores, attack_scores)
+    best = _eer_index(a_err, b_err, n_attack, n_bona)
+    upper = float(thresholds[best])
+    lower = float(thresholds[best + 1]) if best + 1 < thresholds.size else -math.inf
+    if not (math.isfinite(upper) and math.isfinite(lower)):
+        return upper  # an open-ended gap has no middle: keep eer()'s threshold
+    return (upper + lower) / 2
 
 
 def roc_auc(bona_fide_scores: ArrayLike, attack_scores: ArrayLike) -> float:

@@ -98,7 +98,7 @@ class TrainConfig:
     limit_train_batches: Any = None  # int (batches) or float (fraction) per epoch; None = all
     limit_val_batches: Any = None
     monitor: str = "acer"  # dev metric that picks the best checkpoint: "acer" or "eer" (lower is better)
-    criterion: str = "eer"  # how the dev threshold is chosen: "eer" | "bpcer20" | "bpcer10" | "bpcer100"
+    criterion: str = "eer"  # how the dev threshold is chosen: "eer" | "eer-mid" | "bpcer20" | "bpcer10" | "bpcer100"
     log_every_n_steps: int = 10
     gradient_clip_val: float | None = 1.0
 
