@@ -154,15 +154,21 @@ def blur_linear(
     return out
 
 
-def auto_exposure_gain(image: np.ndarray, target: float) -> float:
-    """Gain a centre-weighted auto exposure applies so the central half of the frame averages ``target``.
+def auto_exposure_gain(image: np.ndarray, target: float, *, share: float = 1.0, surround: float = 0.0) -> float:
+    """Gain a centre-weighted auto exposure applies so that its metered light averages ``target``.
 
-    Highlights count only up to sensor saturation (1.0), as in a real meter.
+    The meter sees the central half of ``image`` (the face crop) with weight ``share`` and the rest of the camera's
+    frame, outside the crop, with weight ``1 - share``, at linear level ``surround`` (default: the crop alone, as a
+    face-priority meter does). Highlights count only up to sensor saturation (1.0), as in a real meter. A screen in
+    a dim room (``surround`` far below the screen's light, ``share`` < 1) comes out brighter than ``target``.
     """
+    if not 0.0 < share <= 1.0 or surround < 0:
+        raise ValueError(f"need 0 < share <= 1 and surround >= 0, got share={share}, surround={surround}")
     h, w = image.shape[:2]
     centre = image[h // 4 : h - h // 4, w // 4 : w - w // 4]
     luma = np.minimum(centre, 1.0) @ np.array([0.2126, 0.7152, 0.0722], np.float32)
-    return float(target / max(float(luma.mean()), 1e-4))
+    metered = share * float(luma.mean()) + (1.0 - share) * min(float(surround), 1.0)
+    return float(target / max(metered, 1e-4))
 
 
 def bayer_mosaic(image: np.ndarray) -> np.ndarray:

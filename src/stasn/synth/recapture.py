@@ -57,9 +57,11 @@ def _check_ranges(obj: object, limits: dict[str, tuple[float, float]]) -> None:
 class ViewRanges:
     """How the attacker holds the medium in front of the camera, and how the detector frames it."""
 
-    yaw: tuple[float, float] = (-30.0, 30.0)  # degrees; ours: beyond ~30 degrees glare hides the face
-    pitch: tuple[float, float] = (-25.0, 25.0)  # degrees
-    roll: tuple[float, float] = (-15.0, 15.0)  # degrees
+    # Attackers hold the medium square to the camera, and face detectors find upright, near-frontal faces: the real
+    # replay crops are upright (benchmarks/synth_realism.py: the tilted ones were among the surest-synthetic).
+    yaw: tuple[float, float] = (-15.0, 15.0)  # degrees
+    pitch: tuple[float, float] = (-15.0, 15.0)  # degrees
+    roll: tuple[float, float] = (-8.0, 8.0)  # degrees
     distance: tuple[float, float] = (2.5, 8.0)  # content units (face image side = 1), log-uniform
     off_axis: tuple[float, float] = (-12.0, 12.0)  # degrees off the optical axis, each direction
     crop_shift: tuple[float, float] = (-0.05, 0.05)  # detector box offset, fraction of its side
@@ -224,7 +226,10 @@ class ReflectionParams:
 class CaptureRanges:
     """The camera filming the attack and the face crop taken from its frames."""
 
-    sensor_px: tuple[float, float] = (48.0, 400.0)  # camera pixels across the face crop, log-uniform
+    # Camera pixels across the face crop, log-uniform: the real replay crops of 16 projects are the cameras' own
+    # pixels, 119 / 196 / 268 px high (10th / 50th / 90th percentiles); 48-400 made a fifth of the synthesized
+    # replays blurry upscales and a tenth crisp downscales.
+    sensor_px: tuple[float, float] = (100.0, 300.0)
     supersample: int = 2  # sample points per sensor pixel side where panel light is integrated
     # Blur, sharpening, colour and tone fitted to the real replay crops of 16 projects (benchmarks/synth_realism.py
     # --probe, 10th / 50th / 90th percentiles of the 128 px crops, real vs synthesized before this fit): sharpness
@@ -240,8 +245,10 @@ class CaptureRanges:
     exposure: tuple[float, float] = (0.07, 0.30)  # auto-exposure target, linear mean of the central region
     flare: tuple[float, float] = (0.0, 0.05)  # veiling glare: share of the mean light spread over the frame
     wb_gain: tuple[float, float] = (0.8, 1.25)  # white-balance error of red and of blue relative to green
-    shot_noise: tuple[float, float] = (1e-4, 2e-3)  # variance per unit signal, log-uniform
-    read_noise: tuple[float, float] = (1e-3, 8e-3)  # std, log-uniform
+    # Noise left after the ISP's denoising (the real crops' fine noise, mean |grey - median3|: 0.37 / 0.66 / 1.27;
+    # 0.47 / 0.87 / 1.41 synthesized with twice these levels)
+    shot_noise: tuple[float, float] = (5e-5, 1e-3)  # variance per unit signal, log-uniform
+    read_noise: tuple[float, float] = (5e-4, 4e-3)  # std, log-uniform
     demosaic: dict[str, float] = field(default_factory=lambda: {"bilinear": 0.5, "edge-aware": 0.5})
     camera_gamma: tuple[float, float] = (1.9, 2.5)
     tone_contrast: tuple[float, float] = (0.2, 0.8)  # S-curve strength of the camera's tone curve (capture.tone_lut)
@@ -378,7 +385,13 @@ def background_layer(seed: int, crop: np.ndarray, sensor_px: int, level: float) 
     return out * np.float32(level)
 
 
-def capture_clip(linear: Sequence[np.ndarray], params: CaptureParams, out_size: tuple[int, int]) -> np.ndarray:
+def capture_clip(
+    linear: Sequence[np.ndarray],
+    params: CaptureParams,
+    out_size: tuple[int, int],
+    *,
+    meter: tuple[float, float] = (1.0, 0.0),
+) -> np.ndarray:
     """Film linear-light frames with the camera and crop them like a face pipeline.
 
     Steps per frame: veiling glare (lens flare: a share of the mean light spread evenly), auto exposure (metered
@@ -390,13 +403,16 @@ def capture_clip(linear: Sequence[np.ndarray], params: CaptureParams, out_size: 
         linear: frames ``[n, n, 3]`` float32 (``n = params.sensor_px``), light reaching the sensor.
         params: the camera.
         out_size: ``(width, height)`` of the output frames.
+        meter: ``(share, surround)``: the auto exposure meters the crop's centre with weight ``share`` and the rest
+            of the camera's frame at linear level ``surround`` (:func:`stasn.synth.capture.auto_exposure_gain`);
+            the default meters the crop alone.
 
     Returns:
         uint8 ``[T, height, width, 3]`` RGB.
     """
     if params.flare > 0:
         linear = [f + np.float32(params.flare) * f.reshape(-1, 3).mean(axis=0) for f in linear]
-    gain = cam.auto_exposure_gain(linear[0], params.exposure)
+    gain = cam.auto_exposure_gain(linear[0], params.exposure, share=meter[0], surround=meter[1])
     wb = np.array([params.wb_red, 1.0, params.wb_blue], np.float32) * np.float32(gain)
     lut = cam.tone_lut(params.camera_gamma, params.tone_contrast)
     frames = []
