@@ -81,7 +81,13 @@ def pools_and_meta() -> tuple[dict[str, Path], dict[str, dict]]:
 
 
 def synth_pools(
-    pools: dict[str, Path], meta: dict[str, dict], tag: str, seed: int, framing: str, prints: bool = True
+    pools: dict[str, Path],
+    meta: dict[str, dict],
+    tag: str,
+    seed: int,
+    framing: str,
+    prints: bool = True,
+    replays: bool = True,
 ) -> Path:
     """One replay per live item of the replay projects, one print per NUAA live capture; made once per tag/seed.
 
@@ -97,7 +103,9 @@ def synth_pools(
     live_replay = {v: "train" for v, m in meta.items() if m["source"] in gen.REPLAY_SETS}
     live_nuaa = {v: "train" for v, m in meta.items() if m["source"] == "nuaa"}
     start = time.perf_counter()
-    if framing == "source":
+    if not replays:  # (left out while iterating on prints only: --only print)
+        pass
+    elif framing == "source":
         reframed_replays(pools["images"], live_replay, out, seed=1000 * seed + 11)
     else:
         source = gen.run_cache("replay-projects", live_replay, [pools["images"]], root=OUT)
@@ -383,7 +391,8 @@ def run(
     results: dict = {"tag": tag, "classifier": classifier, "folds": k, "epochs": epochs, "framing": framing, "rows": {}}
     for seed in range(seeds):
         prints = not only or "print" in only
-        synth = synth_pools(pools, meta, tag, seed if classifier == "features" else 0, framing, prints)
+        replays = not only or "replay" in only
+        synth = synth_pools(pools, meta, tag, seed if classifier == "features" else 0, framing, prints, replays)
         g = item_rows(pools, synth, meta)
         tests = {
             ROWS[0]: (g["real replay"], g["synth replay"]),

@@ -227,8 +227,8 @@ class CaptureRanges:
     """The camera filming the attack and the face crop taken from its frames."""
 
     # Camera pixels across the face crop, log-uniform: the real replay crops of 16 projects are the cameras' own
-    # pixels, 119 / 196 / 268 px high (10th / 50th / 90th percentiles); 48-400 made a fifth of the synthesized
-    # replays blurry upscales and a tenth crisp downscales.
+    # pixels, 119 / 196 / 268 px high (10th / 50th / 90th percentiles); 48-400 made a third of the synthesized
+    # replays blurry upscales (under 100 px) and a seventh crisp downscales (over 300 px).
     sensor_px: tuple[float, float] = (100.0, 300.0)
     supersample: int = 2  # sample points per sensor pixel side where panel light is integrated
     # Blur, sharpening, colour and tone fitted to the real replay crops of 16 projects (benchmarks/synth_realism.py
