@@ -28,6 +28,14 @@ classifier is surest about (top row blocks) beside the real ones it is surest ar
 ``runs/synth_realism/sheets/`` (derived from ``../shared`` data: they stay out of the repository).
 
     python benchmarks/synth_realism.py [--tag current] [--classifier features|finetune] [--seeds 3] [--folds 4]
+    python benchmarks/synth_realism.py --tag current --seeds 2 --probe
+
+``--probe`` diagnoses the replay row instead (frozen features only, ``--seeds`` pools): the same out-of-fold test on
+restricted views of the same crops — each Lite0 stage alone, grey, a high-pass (texture, noise and compression
+only), the central half (the face) or the border ring alone, 8 and 16 px colour thumbnails (colour and layout only),
+ten named image statistics together and one by one — with their percentiles for live / real replay / synthesized
+replay, per-project AUCs, and one sheet per project (live, real replay, synthesized, surest-synthetic rows) to
+``runs/synth_realism/sheets/<tag>-projects/``; results to ``results/<tag>-probe-s<seed>.md``.
 
 Face-crop pools are ``benchmarks/generalization.py``'s (``runs/generalization/pool-images``, ``pool-nuaa``, made
 once with YuNet; reused when they exist); synthesized pools go to ``runs/synth_realism/synth-<tag>-s<seed>``
@@ -43,6 +51,7 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -51,6 +60,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import generalization as gen  # noqa: E402
 
 from stasn.data.manifest import ManifestRow, read_manifest  # noqa: E402
+
+if TYPE_CHECKING:
+    from stasn.synth import ReplayRanges
 
 OUT = gen.ROOT / "runs" / "synth_realism"
 _STAGES = (1, 2, 4, 6)  # Lite0 blocks whose outputs are pooled: strides 4, 8, 16, 32 (24, 40, 112, 320 channels)
@@ -69,7 +81,13 @@ def pools_and_meta() -> tuple[dict[str, Path], dict[str, dict]]:
 
 
 def synth_pools(
-    pools: dict[str, Path], meta: dict[str, dict], tag: str, seed: int, framing: str, prints: bool = True
+    pools: dict[str, Path],
+    meta: dict[str, dict],
+    tag: str,
+    seed: int,
+    framing: str,
+    prints: bool = True,
+    replays: bool = True,
 ) -> Path:
     """One replay per live item of the replay projects, one print per NUAA live capture; made once per tag/seed.
 
@@ -85,7 +103,9 @@ def synth_pools(
     live_replay = {v: "train" for v, m in meta.items() if m["source"] in gen.REPLAY_SETS}
     live_nuaa = {v: "train" for v, m in meta.items() if m["source"] == "nuaa"}
     start = time.perf_counter()
-    if framing == "source":
+    if not replays:  # (left out while iterating on prints only: --only print)
+        pass
+    elif framing == "source":
         reframed_replays(pools["images"], live_replay, out, seed=1000 * seed + 11)
     else:
         source = gen.run_cache("replay-projects", live_replay, [pools["images"]], root=OUT)
@@ -97,35 +117,104 @@ def synth_pools(
     return out
 
 
+def _upright_turns(image: np.ndarray, detector) -> int:
+    """Quarter turns (``np.rot90``'s ``k``) that make the face in ``image`` upright: 0 when YuNet finds an upright
+    face (eyes above the mouth); else the turn under which YuNet finds the surest one (0 when it finds none)."""
+    best, turns = 0.0, 0
+    for k in (0, 1, 3, 2):
+        found = detector.detect(np.ascontiguousarray(np.rot90(image, k)))
+        if found and found[0].landmarks is not None:
+            lm = found[0].landmarks
+            eyes_y, mouth_y = lm[:2, 1].mean(), lm[3:, 1].mean()
+            if mouth_y > eyes_y and found[0].score > best:
+                best, turns = float(found[0].score), k
+                if k == 0:
+                    break
+    return turns
+
+
+_FACE_SHARE = 0.9  # the projects' live images are tight detector boxes: the face is ~0.9 of the image
+_BOX_SCALE = (0.9, 1.05)  # the projects' detector boxes of the filmed face, relative to the displayed image
+_MARGIN = 0.15  # the displayed frame reaches this far (share of the image's longer side) beyond the live image
+_METER_SHARE: tuple[float, float] | None = None  # --meter-share: ReplayRanges.meter_share for the source framing
+
+
+def source_ranges(ranges: ReplayRanges | None = None) -> ReplayRanges:
+    """``ranges`` (default: the synthesizer's) for a live image padded by :func:`source_replay`: the face is
+    ``_FACE_SHARE`` of the live image, the frame is ``_BOX_SCALE`` x the live image (not the padded one)."""
+    from stasn.synth import ReplayRanges
+
+    r = ranges if ranges is not None else ReplayRanges()
+    if _METER_SHARE is not None:  # --meter-share
+        r = dataclasses.replace(r, meter_share=_METER_SHARE)
+    padded = 1.0 + 2.0 * _MARGIN
+    view = dataclasses.replace(r.view, crop_scale=tuple(v / padded for v in _BOX_SCALE))
+    return dataclasses.replace(r, face_fraction=_FACE_SHARE / padded, view=view)
+
+
+def source_replay(image: np.ndarray, synth, rng: np.random.Generator) -> tuple[np.ndarray, object, int]:
+    """A replay of a project's live image, framed like the project's real replay crops: ``(attack, params, side)``.
+
+    The real replays are the projects' tight face crops of a camera frame that filmed the replayed video, so their
+    borders are the filmed background just outside the face box. The synthesizer is given the live image padded to
+    a square with ``_MARGIN`` more on every side by edge replication (what the screen shows just beyond the box;
+    the synthesizer's own blurred surround, feathered into the image's border, would otherwise make the crop's
+    border and the pool's edge padding a smooth colour wash), it frames ``_BOX_SCALE`` x the live image's square
+    (``synth`` made with :func:`source_ranges`), and the output's central window of the live image's aspect is
+    resized to its size (the synthesizer's output is square: resizing it whole would squeeze a portrait crop).
+    """
+    import cv2
+
+    h, w = image.shape[:2]
+    longer = max(h, w)
+    side = int(round(longer * (1.0 + 2.0 * _MARGIN)))
+    side += side % 2  # even: H.264
+    top, left = (side - h) // 2, (side - w) // 2
+    square = cv2.copyMakeBorder(image, top, side - h - top, left, side - w - left, cv2.BORDER_REPLICATE)
+    params = synth.sample_params(rng)
+    attack = synth.apply(square, params)
+    wh, hh = round(side * w / longer), round(side * h / longer)
+    y0, x0 = (side - hh) // 2, (side - wh) // 2
+    window = attack[y0 : y0 + hh, x0 : x0 + wh]
+    return cv2.resize(window, (w, h), interpolation=cv2.INTER_AREA), params, side
+
+
 def _reframe_one(job: tuple[str, str, int, str]) -> tuple[str, dict]:
-    """Synthesize one replay of a live image file at its own size; write it as PNG. ``(png path, params record)``."""
+    """Synthesize one replay of a live image file (:func:`source_replay`); write it as PNG. ``(png path, record)``.
+
+    An attacker holds the screen so that the face is upright for the camera: a few projects saved their live crops
+    turned by 90 degrees (``rotated`` in the data's manifest) while their real replays are upright, so the source
+    is turned upright first (YuNet finds the turn, :func:`_upright_turns`).
+    """
     import zlib
 
     import cv2
 
     from stasn.infer.inputs import load_image
-    from stasn.synth import ReplayRanges, ReplaySynthesizer
-    from stasn.synth.recapture import ViewRanges
+    from stasn.synth import ReplaySynthesizer
 
+    global _DETECTOR
     source, video_id, seed, target = job
-    # The projects' live images are tight detector boxes: the face is ~0.9 of the image, not our crops' 1 / 1.3;
-    # and the project's detector framed the filmed face as tightly (0.9-1.05 x the displayed image: the face box
-    # and a little more), not our 0.95-1.15 x around a 1.3x crop (which shows bezels the real crops never show).
-    synth = ReplaySynthesizer(ReplayRanges(face_fraction=0.9, view=ViewRanges(crop_scale=(0.9, 1.05))))
+    synth = ReplaySynthesizer(source_ranges())
     image = load_image(source)
+    if _DETECTOR is None:
+        _DETECTOR = gen.YuNetDetector(gen.YUNET)
+    turns = _upright_turns(image, _DETECTOR)
+    image = np.ascontiguousarray(np.rot90(image, turns))
     rng = np.random.default_rng([seed, zlib.crc32(video_id.encode())])
-    params = synth.sample_params(rng)
-    h, w = image.shape[:2]
-    padded = cv2.copyMakeBorder(image, 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE)  # even sizes for H.264
-    attack = synth.apply(padded, params)[:h, :w]
+    attack, params, side = source_replay(image, synth, rng)
     Path(target).parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(target, cv2.cvtColor(attack, cv2.COLOR_RGB2BGR))
-    return target, params.to_dict()
+    return target, {"params": params.to_dict(), "upright_turns": turns, "square_side": side}
+
+
+_DETECTOR = None  # one YuNet per worker process
 
 
 def reframed_replays(pool: Path, live: dict[str, str], out: Path, *, seed: int) -> None:
-    """Replays framed like the real ones: synthesize from each live item's source image (the project's own crop),
-    then let YuNet find the face and crop it x1.3 (edge padding) exactly as the real replay crops were made.
+    """Replays framed like the real ones: synthesize from each live item's source image (the project's own crop,
+    turned upright, framed by :func:`source_replay`), then let YuNet find the face and crop it x1.3 (edge padding)
+    exactly as the real replay crops were made.
 
     The real replays of these projects are the projects' tight face crops of a camera frame that filmed a screen;
     synthesizing from our padded 1.3x crop instead films the padding too (tilted, blurred), a framing the real
@@ -159,8 +248,8 @@ def reframed_replays(pool: Path, live: dict[str, str], out: Path, *, seed: int) 
     prepare_samples(samples, out, detector=gen.YuNetOrWhole(gen.YUNET), cache_info=gen.INFO, workers=2)
     rows_out = []
     for r in read_manifest(out / "manifest.csv"):
-        video_id, params = sources[r.video_id]
-        extra = {**r.extra, "source_video_id": video_id, "synth": {"kind": "replay", "seed": seed, "params": params}}
+        video_id, made_with = sources[r.video_id]
+        extra = {**r.extra, "source_video_id": video_id, "synth": {"kind": "replay", "seed": seed, **made_with}}
         rows_out.append(dataclasses.replace(r, extra=extra))
     write_manifest(rows_out, out)
 
@@ -302,7 +391,8 @@ def run(
     results: dict = {"tag": tag, "classifier": classifier, "folds": k, "epochs": epochs, "framing": framing, "rows": {}}
     for seed in range(seeds):
         prints = not only or "print" in only
-        synth = synth_pools(pools, meta, tag, seed if classifier == "features" else 0, framing, prints)
+        replays = not only or "replay" in only
+        synth = synth_pools(pools, meta, tag, seed if classifier == "features" else 0, framing, prints, replays)
         g = item_rows(pools, synth, meta)
         tests = {
             ROWS[0]: (g["real replay"], g["synth replay"]),
@@ -357,6 +447,259 @@ def contact_sheet(items, y: np.ndarray, scores: np.ndarray, path: Path, per_row:
     cv2.imwrite(str(path), np.concatenate(rows))
 
 
+# --- probe: what separates real from synthesized replays ------------------------------------------------------------
+# Restricted views of the same face crops, each tested like the headline row (same folds, same logistic regression):
+# if a view that keeps only colour and layout, or only fine texture, or only the border ring, separates the classes,
+# that is where the giveaway is.
+_VIEW_TRANSFORMS = ("rgb", "grey", "highpass")
+_REGIONS = ("all", "centre", "ring")  # whole map; the central half (side / 2: the face); everything outside it
+
+
+def _view_input(image: np.ndarray, transform: str) -> np.ndarray:
+    """A 128 px RGB crop reduced to one kind of information: ``rgb`` (all), ``grey`` (no colour), ``highpass``
+    (texture, noise and compression only: the crop minus its Gaussian blur, sigma 1.5 px, x4 around mid-grey)."""
+    import cv2
+
+    if transform == "rgb":
+        return image
+    if transform == "grey":
+        return np.repeat(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+    if transform == "highpass":
+        x = image.astype(np.float32)
+        return np.clip(128.0 + 4.0 * (x - cv2.GaussianBlur(x, (0, 0), 1.5)), 0, 255).astype(np.uint8)
+    raise ValueError(f"unknown view transform {transform!r}")
+
+
+def _region_mask(size: int, region: str):
+    import torch
+
+    centre = torch.zeros(size, size, dtype=torch.bool)
+    lo, hi = size // 4, size - size // 4
+    centre[lo:hi, lo:hi] = True
+    return {"all": torch.ones(size, size, dtype=torch.bool), "centre": centre, "ring": ~centre}[region]
+
+
+def lite0_views(paths: list[Path], cache: Path) -> dict[str, np.ndarray]:
+    """Per view ``"<transform>/<region>/s<stage>"``: ``[N, 2 C]`` mean and std over the region's positions of one
+    Lite0 stage (ImageNet weights; the headline's features are ``rgb/all`` of all four stages). Cached."""
+    import cv2
+    import torch
+
+    from stasn.model.backbones import build_backbone
+
+    names = [f"{t}/{r}/s{s}" for t in _VIEW_TRANSFORMS for r in _REGIONS for s in _STAGES]
+    known: dict[str, dict[str, np.ndarray]] = {}
+    if cache.is_file():
+        with np.load(cache, allow_pickle=False) as stored:
+            keys = stored["keys"].tolist()
+            for name in names:
+                for key, f in zip(keys, stored[name], strict=True):
+                    known.setdefault(key, {})[name] = f
+    keys = [f"{p}@{p.stat().st_mtime_ns}" for p in paths]
+    todo = [(key, str(p)) for key, p in dict.fromkeys(zip(keys, paths, strict=True)) if key not in known]
+    if todo:
+        torch.set_num_threads(1)
+        body = build_backbone("efficientnet_lite0", pretrained="imagenet").eval().body
+        trunk = torch.nn.Sequential(body[0], body[1])
+        mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+        std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+        for start in range(0, len(todo), 64):
+            batch = todo[start : start + 64]
+            images = [cv2.resize(cv2.cvtColor(cv2.imread(p), cv2.COLOR_BGR2RGB), (128, 128)) for _, p in batch]
+            for transform in _VIEW_TRANSFORMS:
+                x = np.stack([_view_input(im, transform) for im in images])
+                x = (torch.from_numpy(x).permute(0, 3, 1, 2).float() / 255.0 - mean) / std
+                with torch.inference_mode():
+                    h = trunk(x)
+                    for i in range(7):
+                        h = body[2 + i](h)
+                        if i not in _STAGES:
+                            continue
+                        for region in _REGIONS:
+                            m = _region_mask(h.shape[-1], region)
+                            v = h[:, :, m]  # [N, C, positions]
+                            f = torch.cat([v.mean(dim=2), v.std(dim=2)], dim=1).numpy()
+                            for (key, _), row in zip(batch, f, strict=True):
+                                known.setdefault(key, {})[f"{transform}/{region}/s{i}"] = row.astype(np.float32)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        stored_keys = list(known)
+        np.savez(cache, keys=np.array(stored_keys), **{n: np.stack([known[k][n] for k in stored_keys]) for n in names})
+    return {n: np.stack([known[k][n] for k in keys]) for n in names}
+
+
+def image_statistics(image: np.ndarray) -> dict[str, float]:
+    """A few named statistics of a 128 px RGB crop, the words for what a view finds (all on the uint8 crop):
+    face-centre grey (central half), its saturation (HSV, 0-255), blue / green and red / green of the centre,
+    whole-crop contrast (std of grey), sharpness (log10 variance of the Laplacian of grey), fine noise (mean
+    absolute difference of grey and its 3x3 median, a noise estimate), 8x8 blockiness (mean |step| across 8 px
+    block borders over mean |step| elsewhere), border-ring grey minus centre grey, and edge density of the ring."""
+    import cv2
+
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    n = grey.shape[0]
+    lo, hi = n // 4, n - n // 4
+    centre = image[lo:hi, lo:hi].reshape(-1, 3).astype(np.float32)
+    ring = np.ones((n, n), bool)
+    ring[lo:hi, lo:hi] = False
+    hsv = cv2.cvtColor(image[lo:hi, lo:hi], cv2.COLOR_RGB2HSV)
+    steps = np.abs(np.diff(grey, axis=1))
+    at_border = steps[:, 7::8].mean()
+    elsewhere = np.delete(steps, np.s_[7::8], axis=1).mean()
+    edges = cv2.Canny(image, 60, 150) > 0
+    rgb_mean = centre.mean(axis=0) + 1.0
+    return {
+        "centre grey": float(grey[lo:hi, lo:hi].mean()),
+        "centre saturation": float(hsv[..., 1].mean()),
+        "blue/green": float(rgb_mean[2] / rgb_mean[1]),
+        "red/green": float(rgb_mean[0] / rgb_mean[1]),
+        "contrast": float(grey.std()),
+        "sharpness": float(np.log10(cv2.Laplacian(grey, cv2.CV_32F).var() + 1.0)),
+        "noise": float(np.mean(np.abs(grey - cv2.medianBlur(grey.astype(np.uint8), 3).astype(np.float32)))),
+        "blockiness": float(at_border / max(elsewhere, 1e-3)),
+        "ring - centre grey": float(grey[ring].mean() - grey[lo:hi, lo:hi].mean()),
+        "ring edges": float(edges[ring].mean()),
+    }
+
+
+def _oof_auc(x: np.ndarray, y: np.ndarray, groups: list[str], folds: list[list[str]]) -> tuple[float, np.ndarray]:
+    g = np.array(groups)
+    scores = np.zeros(len(y))
+    for fold in folds:
+        test = np.isin(g, fold)
+        scores[test] = _logistic_scores(x[~test], y[~test], x[test])
+    return auc_table(y, scores, groups, folds)["auc"], scores
+
+
+def probe(tag: str, seed: int, k: int) -> str:
+    """The replay row on restricted views (see the module's ``--probe``); writes ``results/<tag>-probe.md`` and
+    per-project contact sheets (``sheets/<tag>-projects/``); returns the markdown."""
+    import cv2
+
+    pools, meta = pools_and_meta()
+    synth = synth_pools(pools, meta, tag, seed, "source", prints=False)
+    g = item_rows(pools, synth, meta)
+    items = [*g["real replay"], *g["synth replay"]]
+    y = np.array([0] * len(g["real replay"]) + [1] * len(g["synth replay"]))
+    groups = [group_of(r, meta) for r, _ in items]
+    folds = folds_of(groups, k)
+    live = g["real live"]
+    paths = [pool / r.face_path for r, pool in [*items, *live]]
+    views = lite0_views(paths, OUT / "features" / "lite0-views.npz")
+    images = [cv2.resize(cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB), (128, 128)) for p in paths]
+    n = len(items)
+
+    rows: list[tuple[str, float]] = []
+
+    def test(name: str, x: np.ndarray) -> np.ndarray:
+        auc, scores = _oof_auc(x[:n], y, groups, folds)
+        rows.append((name, auc))
+        print(f"probe {tag} s{seed} {name}: AUC {auc:.3f}", flush=True)
+        return scores
+
+    stack = lambda names: np.concatenate([views[v] for v in names], axis=1)  # noqa: E731
+    headline = test("Lite0 rgb, whole crop, 4 stages (the headline)", stack([f"rgb/all/s{s}" for s in _STAGES]))
+    for s, stride in zip(_STAGES, (4, 8, 16, 32), strict=True):
+        test(f"Lite0 rgb, whole crop, stage {s} only (stride {stride})", views[f"rgb/all/s{s}"])
+    test("Lite0 grey, whole crop", stack([f"grey/all/s{s}" for s in _STAGES]))
+    test("Lite0 high-pass (crop minus blur), whole crop", stack([f"highpass/all/s{s}" for s in _STAGES]))
+    for region, words in (("centre", "central half (face)"), ("ring", "border ring (outside the central half)")):
+        test(f"Lite0 rgb, {words}", stack([f"rgb/{region}/s{s}" for s in _STAGES]))
+        test(f"Lite0 high-pass, {words}", stack([f"highpass/{region}/s{s}" for s in _STAGES]))
+    for side in (8, 16):
+        thumbs = np.stack([cv2.resize(im, (side, side), interpolation=cv2.INTER_AREA) for im in images])
+        test(f"{side} x {side} colour thumbnail (pixels)", thumbs.reshape(len(images), -1).astype(np.float32))
+    stats = [image_statistics(im) for im in images]
+    names = list(stats[0])
+    table = np.array([[s[k] for k in names] for s in stats], np.float32)
+    test(f"{len(names)} image statistics together", table)
+    for j, name in enumerate(names):
+        test(f"statistic: {name}", table[:, j : j + 1])
+
+    # Per-project: the headline's out-of-fold scores, AUC of each project's real vs synthesized replays.
+    from sklearn.metrics import roc_auc_score
+
+    per_project = []
+    for project in sorted(set(groups)):
+        mask = np.array(groups) == project
+        if len(set(y[mask])) == 2:
+            per_project.append(
+                (
+                    project,
+                    int((y[mask] == 0).sum()),
+                    int(mask.sum() - (y[mask] == 0).sum()),
+                    float(roc_auc_score(y[mask], headline[mask])),
+                )
+            )
+    lines = [
+        f"### probe `{tag}` seed {seed}: real replay (0) vs synthesized replay (1), {k} folds by project",
+        "",
+        "| view | AUC (mean of folds) |",
+        "|---|---|",
+        *[f"| {name} | {auc:.3f} |" for name, auc in rows],
+        "",
+        "Image statistics (10th / 50th / 90th percentiles of the 128 px crops):",
+        "",
+        "| statistic | real live | real replay | synth replay |",
+        "|---|---|---|---|",
+    ]
+    sets = {
+        "real live": slice(n, None),
+        "real replay": slice(0, len(g["real replay"])),
+        "synth replay": slice(len(g["real replay"]), n),
+    }
+    for j, name in enumerate(names):
+        cells = []
+        for part in sets.values():
+            q = np.percentile(table[part, j], [10, 50, 90])
+            cells.append(" / ".join(f"{v:.3g}" for v in q))
+        lines.append(f"| {name} | {' | '.join(cells)} |")
+    lines += [
+        "",
+        "Per project (headline scores, out of fold):",
+        "",
+        "| project | real | synth | AUC |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {p} | {a} | {b} | {auc:.3f} |" for p, a, b, auc in per_project]
+    text = "\n".join(lines)
+    folder = OUT / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{tag}-probe-s{seed}.md").write_text(text + "\n")
+    project_sheets(items, y, headline, live, groups, meta, OUT / "sheets" / f"{tag}-projects")
+    return text
+
+
+def project_sheets(items, y, scores, live, groups, meta, folder: Path, per_row: int = 8) -> None:
+    """One sheet per project: a row of its live crops, a row of its real replays, a row of its synthesized replays
+    (random picks), then the synthesized ones scored surest-synthetic. 128 px tiles."""
+    import cv2
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    g = np.array(groups)
+    live_groups = np.array([group_of(r, meta) for r, _ in live])
+    for project in sorted(set(groups)):
+
+        def tiles(entries):
+            row = np.full((128, per_row * 128, 3), 30, np.uint8)
+            for c, (r, pool) in enumerate(entries[:per_row]):
+                row[:, c * 128 : (c + 1) * 128] = cv2.resize(cv2.imread(str(pool / r.face_path)), (128, 128))
+            return row
+
+        def pick(idx):
+            return [items[i] for i in rng.permutation(idx)] if len(idx) else []
+
+        real = np.flatnonzero((g == project) & (y == 0))
+        synth = np.flatnonzero((g == project) & (y == 1))
+        surest = synth[np.argsort(-scores[synth])]
+        own_live = [live[i] for i in rng.permutation(np.flatnonzero(live_groups == project))]
+        sep = np.full((4, per_row * 128, 3), 255, np.uint8)
+        sheet = np.concatenate(
+            [tiles(own_live), sep, tiles(pick(real)), sep, tiles(pick(synth)), sep, tiles([items[i] for i in surest])]
+        )
+        cv2.imwrite(str(folder / f"{project.replace('/', '+')}.png"), sheet)
+
+
 def _mean_std(values: list[float]) -> str:
     if len(values) == 1:
         return f"{values[0]:.3f}"
@@ -404,9 +747,29 @@ def main() -> None:
         "--framing", default="source", choices=["source", "crop"], help="replays from source images or from crops"
     )
     parser.add_argument("--only", nargs="*", default=[], choices=["replay", "print", "control"])
+    parser.add_argument(
+        "--probe",
+        action="store_true",
+        help="diagnose the replay row instead: the same test on restricted views (stages, grey, high-pass, centre, "
+        "ring, thumbnails, image statistics), per-project AUCs and sheets; features only, --seeds pools",
+    )
+    parser.add_argument(
+        "--meter-share",
+        nargs=2,
+        type=float,
+        metavar=("LOW", "HIGH"),
+        help="replays (source framing): ReplayRanges.meter_share instead of the default (e.g. 0.1 0.6: the camera "
+        "meters the room around the screen too, and over-exposes it)",
+    )
     args = parser.parse_args()
+    global _METER_SHARE
+    _METER_SHARE = tuple(args.meter_share) if args.meter_share else None
     if not (gen.SHARED / "nuaa-raw-train").is_dir():
         raise SystemExit(f"{gen.SHARED}: not found; this benchmark needs ../shared beside the checkout")
+    if args.probe:
+        for seed in range(args.seeds):
+            print("\n" + probe(args.tag, seed, args.folds))
+        return
     results = run(args.tag, args.classifier, args.seeds, args.folds, args.epochs, args.framing, args.only)
     print("\n" + summarize(results))
 

@@ -1,6 +1,8 @@
-"""SimulateCamera: live clips re-filmed by a random camera, and its hook in ClipDataset."""
+"""SimulateCamera: live clips re-filmed by a random camera, and its hook in ClipDataset; the camera's tone curve."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -76,3 +78,38 @@ def test_datamodule_passes_the_camera_to_training_clips(tmp_path):
         module.train_set[i]
     assert len(calls) == sum(1 for label in module.train_set.labels if label == 0) > 0
     assert module.val_set.camera_transform is None, "dev and test clips are never re-filmed"
+
+
+def test_tone_lut_contrast_is_an_s_around_mid_grey():
+    from stasn.synth import capture as cam
+
+    plain, s_curve = cam.tone_lut(2.2).astype(int), cam.tone_lut(2.2, 1.0).astype(int)
+    np.testing.assert_array_equal(cam.tone_lut(2.2, 0.0), cam.tone_lut(2.2))  # 0 = the plain encoding curve
+    assert (np.diff(s_curve) >= 0).all()  # monotonic
+    assert s_curve[0] == 0 and s_curve[-1] == 255
+    mid = int(np.argmin(np.abs(plain - 128)))  # linear value encoded as mid-grey: stays there
+    assert abs(s_curve[mid] - plain[mid]) <= 1
+    dark, bright = int(np.argmin(np.abs(plain - 64))), int(np.argmin(np.abs(plain - 192)))
+    # smoothstep(0.25) = 0.156, smoothstep(0.75) = 0.844: darker shadows, brighter highlights, same mid-grey
+    assert s_curve[dark] == pytest.approx(255 * 0.156, abs=2) and s_curve[bright] == pytest.approx(255 * 0.844, abs=2)
+    with pytest.raises(ValueError, match="tone contrast"):
+        cam.tone_lut(2.2, 1.5)
+
+
+def test_capture_tone_contrast_is_drawn_recorded_and_applied():
+    from stasn.synth.recapture import CaptureParams, CaptureRanges, capture_clip
+
+    a = CaptureRanges(tone_contrast=(0.3, 0.6)).sample(np.random.default_rng(5))
+    b = CaptureRanges(tone_contrast=(0.3, 0.6)).sample(np.random.default_rng(5))
+    assert a == b and 0.3 <= a.tone_contrast <= 0.6 and "tone_contrast" in dataclasses.asdict(a)
+    # The draws before it keep their values (it is drawn last).
+    c = CaptureRanges(tone_contrast=(0.0, 0.0)).sample(np.random.default_rng(5))
+    assert dataclasses.replace(c, tone_contrast=a.tone_contrast) == a
+    ramp = np.tile(np.linspace(0.02, 0.6, 64, dtype=np.float32)[None, :, None], (64, 1, 3))
+    clean = {"demosaic": "none", "codec": "none", "sensor_px": 64}
+    flat = capture_clip([ramp], CaptureParams(**clean), (64, 64))[0].astype(float)
+    punchy = capture_clip([ramp], CaptureParams(**clean, tone_contrast=1.0), (64, 64))[0].astype(float)
+    assert punchy.std() > 1.1 * flat.std()  # more contrast
+    assert abs(punchy.mean() - flat.mean()) < 10  # not a brightening
+    with pytest.raises(ValueError, match="tone_contrast must be in"):
+        CaptureParams(tone_contrast=-0.1)

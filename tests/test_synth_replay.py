@@ -207,3 +207,33 @@ def test_invalid_parameters_fail_clearly(make, message: str) -> None:
 def test_replay_rejects_bad_images(image: np.ndarray) -> None:
     with pytest.raises(ValueError, match="expected"):
         ReplaySynthesizer().apply(image, ReplayParams())
+
+
+def test_auto_exposure_meters_the_room_around_the_screen() -> None:
+    from stasn.synth.capture import auto_exposure_gain
+
+    image = np.full((32, 32, 3), 0.4, np.float32)
+    assert auto_exposure_gain(image, 0.2) == pytest.approx(0.5)  # the crop alone
+    assert auto_exposure_gain(image, 0.2, share=1.0, surround=0.9) == pytest.approx(0.5)
+    # Half the meter on a room at 0.04: metered 0.22, so the screen comes out 0.4 * 0.2 / 0.22 = 0.36, not 0.2.
+    assert auto_exposure_gain(image, 0.2, share=0.5, surround=0.04) == pytest.approx(0.2 / 0.22)
+    with pytest.raises(ValueError, match="share"):
+        auto_exposure_gain(image, 0.2, share=0.0)
+
+
+def test_replay_meter_share_is_drawn_last_recorded_and_brightens_a_screen_in_a_dim_room() -> None:
+    rng = lambda: np.random.default_rng(11)  # noqa: E731
+    plain = ReplaySynthesizer(SMALL).sample_params(rng())
+    metered = ReplaySynthesizer(dataclasses.replace(SMALL, meter_share=(0.3, 0.6))).sample_params(rng())
+    assert plain.meter_share == 1.0 and 0.3 <= metered.meter_share <= 0.6
+    assert dataclasses.replace(metered, meter_share=1.0) == plain  # every other draw unchanged
+    assert ReplayParams.from_dict(json.loads(json.dumps(metered.to_dict()))) == metered
+    face = draw_face(64, seed=4)
+    dim = dataclasses.replace(
+        _ideal(_frontal(0.5, n=64)), reflection=dataclasses.replace(plain.reflection, room_level=0.05, reflectance=0.0)
+    )
+    base = ReplaySynthesizer().apply(face, dim).astype(float).mean()
+    bright = ReplaySynthesizer().apply(face, dataclasses.replace(dim, meter_share=0.4)).astype(float).mean()
+    assert bright > base + 20
+    with pytest.raises(ValueError, match="meter_share"):
+        ReplayParams(meter_share=0.0)

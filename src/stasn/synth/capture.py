@@ -154,15 +154,21 @@ def blur_linear(
     return out
 
 
-def auto_exposure_gain(image: np.ndarray, target: float) -> float:
-    """Gain a centre-weighted auto exposure applies so the central half of the frame averages ``target``.
+def auto_exposure_gain(image: np.ndarray, target: float, *, share: float = 1.0, surround: float = 0.0) -> float:
+    """Gain a centre-weighted auto exposure applies so that its metered light averages ``target``.
 
-    Highlights count only up to sensor saturation (1.0), as in a real meter.
+    The meter sees the central half of ``image`` (the face crop) with weight ``share`` and the rest of the camera's
+    frame, outside the crop, with weight ``1 - share``, at linear level ``surround`` (default: the crop alone, as a
+    face-priority meter does). Highlights count only up to sensor saturation (1.0), as in a real meter. A screen in
+    a dim room (``surround`` far below the screen's light, ``share`` < 1) comes out brighter than ``target``.
     """
+    if not 0.0 < share <= 1.0 or surround < 0:
+        raise ValueError(f"need 0 < share <= 1 and surround >= 0, got share={share}, surround={surround}")
     h, w = image.shape[:2]
     centre = image[h // 4 : h - h // 4, w // 4 : w - w // 4]
     luma = np.minimum(centre, 1.0) @ np.array([0.2126, 0.7152, 0.0722], np.float32)
-    return float(target / max(float(luma.mean()), 1e-4))
+    metered = share * float(luma.mean()) + (1.0 - share) * min(float(surround), 1.0)
+    return float(target / max(metered, 1e-4))
 
 
 def bayer_mosaic(image: np.ndarray) -> np.ndarray:
@@ -196,26 +202,38 @@ def demosaic(raw: np.ndarray, method: str) -> np.ndarray:
     return cv2.cvtColor(raw, _BAYER_CODES[method])
 
 
-@functools.lru_cache(maxsize=64)
-def _tone_lut_cached(gamma: float) -> np.ndarray:
+@functools.lru_cache(maxsize=256)
+def _tone_lut_cached(gamma: float, contrast: float) -> np.ndarray:
     x = np.arange(65536, dtype=np.float64) / 65535.0
     knee = 0.0031308
     slope = knee ** (1.0 / gamma) / knee
     y = np.where(x < knee, x * slope, x ** (1.0 / gamma))
+    if contrast > 0:
+        y = y + contrast * (y * y * (3.0 - 2.0 * y) - y)  # blend towards smoothstep: an S around mid-grey
     lut = np.clip(np.round(y * 255.0), 0, 255).astype(np.uint8)
     lut.flags.writeable = False
     return lut
 
 
-def tone_lut(gamma: float) -> np.ndarray:
-    """Camera tone curve from 16-bit linear to 8-bit: a power law ``x ** (1 / gamma)`` with a linear toe (sRGB-like).
+def tone_lut(gamma: float, contrast: float = 0.0) -> np.ndarray:
+    """Camera tone curve from 16-bit linear to 8-bit: a power law ``x ** (1 / gamma)`` with a linear toe (sRGB-like),
+    then an S-curve of strength ``contrast`` in [0, 1].
+
+    Camera ISPs do not stop at the encoding curve: their tone curves are S-shaped (more mid-tone contrast, shoulder
+    and toe compressed), which is much of why a phone or webcam picture looks "punchy". The S is a blend of the
+    encoded value ``y`` with ``smoothstep(y) = 3 y^2 - 2 y^3``: ``y + contrast * (smoothstep(y) - y)``. It keeps
+    0, mid-grey and 1 where they are and is monotonic for ``contrast`` in [0, 1] (slope at mid-grey ``1 + contrast /
+    2``), so it adds contrast without brightening: a face below mid-grey comes out a little darker.
 
     Returns:
         uint8 ``[65536]``.
     """
     if gamma <= 0:
         raise ValueError(f"camera gamma must be > 0, got {gamma}")
-    return _tone_lut_cached(round(float(gamma), 2))  # 0.01 steps of gamma are invisible; caching saves ~1 ms
+    if not 0.0 <= contrast <= 1.0:
+        raise ValueError(f"tone contrast must be in [0, 1], got {contrast}")
+    # 0.01 steps of gamma and contrast are invisible; caching saves ~1 ms per frame.
+    return _tone_lut_cached(round(float(gamma), 2), round(float(contrast), 2))
 
 
 def adjust_saturation(image: np.ndarray, factor: float) -> np.ndarray:

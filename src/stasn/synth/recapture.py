@@ -57,9 +57,11 @@ def _check_ranges(obj: object, limits: dict[str, tuple[float, float]]) -> None:
 class ViewRanges:
     """How the attacker holds the medium in front of the camera, and how the detector frames it."""
 
-    yaw: tuple[float, float] = (-30.0, 30.0)  # degrees; ours: beyond ~30 degrees glare hides the face
-    pitch: tuple[float, float] = (-25.0, 25.0)  # degrees
-    roll: tuple[float, float] = (-15.0, 15.0)  # degrees
+    # Attackers hold the medium square to the camera, and face detectors find upright, near-frontal faces: the real
+    # replay crops are upright (benchmarks/synth_realism.py: the tilted ones were among the surest-synthetic).
+    yaw: tuple[float, float] = (-15.0, 15.0)  # degrees
+    pitch: tuple[float, float] = (-15.0, 15.0)  # degrees
+    roll: tuple[float, float] = (-8.0, 8.0)  # degrees
     distance: tuple[float, float] = (2.5, 8.0)  # content units (face image side = 1), log-uniform
     off_axis: tuple[float, float] = (-12.0, 12.0)  # degrees off the optical axis, each direction
     crop_shift: tuple[float, float] = (-0.05, 0.05)  # detector box offset, fraction of its side
@@ -224,22 +226,34 @@ class ReflectionParams:
 class CaptureRanges:
     """The camera filming the attack and the face crop taken from its frames."""
 
-    sensor_px: tuple[float, float] = (48.0, 400.0)  # camera pixels across the face crop, log-uniform
+    # Camera pixels across the face crop, log-uniform: the real replay crops of 16 projects are the cameras' own
+    # pixels, 119 / 196 / 268 px high (10th / 50th / 90th percentiles); 48-400 made a third of the synthesized
+    # replays blurry upscales (under 100 px) and a seventh crisp downscales (over 300 px).
+    sensor_px: tuple[float, float] = (100.0, 300.0)
     supersample: int = 2  # sample points per sensor pixel side where panel light is integrated
-    lens_cutoff: tuple[float, float] = (0.8, 3.0)  # diffraction cutoff, cycles per sensor pixel, log-uniform
-    defocus_probability: float = 0.5  # share of captures not quite in focus
-    defocus: tuple[float, float] = (0.5, 4.0)  # diameter of the defocus disk when out of focus, sensor pixels
-    motion_probability: float = 0.4
-    motion_length: tuple[float, float] = (0.5, 5.0)  # camera-shake streak, sensor pixels
+    # Blur, sharpening, colour and tone fitted to the real replay crops of 16 projects (benchmarks/synth_realism.py
+    # --probe, 10th / 50th / 90th percentiles of the 128 px crops, real vs synthesized before this fit): sharpness
+    # (log10 var Laplacian) 1.54 / 2.11 / 2.63 vs 0.84 / 1.58 / 2.08, grey std 42 / 61 / 87 vs 26 / 40 / 58,
+    # saturation 35 / 62 / 111 vs 35 / 79 / 135, red / green 1.06 / 1.23 / 1.53 vs 1.05 / 1.30 / 1.71. Webcams and
+    # phones focus on a screen held up to them, sharpen and tone-map everything, and their auto white balance is
+    # off by percents, not tens of percents.
+    lens_cutoff: tuple[float, float] = (1.2, 3.0)  # diffraction cutoff, cycles per sensor pixel, log-uniform
+    defocus_probability: float = 0.25  # share of captures not quite in focus
+    defocus: tuple[float, float] = (0.5, 2.5)  # diameter of the defocus disk when out of focus, sensor pixels
+    motion_probability: float = 0.2
+    motion_length: tuple[float, float] = (0.5, 3.0)  # camera-shake streak, sensor pixels
     exposure: tuple[float, float] = (0.07, 0.30)  # auto-exposure target, linear mean of the central region
-    flare: tuple[float, float] = (0.0, 0.12)  # veiling glare: share of the mean light spread over the frame
-    wb_gain: tuple[float, float] = (0.7, 1.4)  # white-balance error of red and of blue relative to green
-    shot_noise: tuple[float, float] = (1e-4, 2e-3)  # variance per unit signal, log-uniform
-    read_noise: tuple[float, float] = (1e-3, 8e-3)  # std, log-uniform
+    flare: tuple[float, float] = (0.0, 0.05)  # veiling glare: share of the mean light spread over the frame
+    wb_gain: tuple[float, float] = (0.8, 1.25)  # white-balance error of red and of blue relative to green
+    # Noise left after the ISP's denoising (the real crops' fine noise, mean |grey - median3|: 0.37 / 0.66 / 1.27;
+    # 0.47 / 0.87 / 1.41 synthesized with twice these levels)
+    shot_noise: tuple[float, float] = (5e-5, 1e-3)  # variance per unit signal, log-uniform
+    read_noise: tuple[float, float] = (5e-4, 4e-3)  # std, log-uniform
     demosaic: dict[str, float] = field(default_factory=lambda: {"bilinear": 0.5, "edge-aware": 0.5})
     camera_gamma: tuple[float, float] = (1.9, 2.5)
-    camera_saturation: tuple[float, float] = (0.7, 1.7)
-    sharpen: tuple[float, float] = (0.0, 1.0)  # unsharp-mask amount of the camera's processing
+    tone_contrast: tuple[float, float] = (0.2, 0.8)  # S-curve strength of the camera's tone curve (capture.tone_lut)
+    camera_saturation: tuple[float, float] = (0.6, 1.3)
+    sharpen: tuple[float, float] = (0.3, 1.5)  # unsharp-mask amount of the camera's processing: all ISPs sharpen
     codec: dict[str, float] = field(default_factory=lambda: {"jpeg": 0.7, "h264": 0.3})
     jpeg_quality: tuple[float, float] = (35.0, 95.0)
     crf: tuple[float, float] = (20.0, 36.0)  # H.264 constant rate factor
@@ -259,6 +273,7 @@ class CaptureRanges:
                 "shot_noise": (0, 0.1),
                 "read_noise": (0, 0.2),
                 "camera_gamma": (0.5, 4),
+                "tone_contrast": (0, 1),
                 "camera_saturation": (0, 3),
                 "sharpen": (0, 5),
                 "jpeg_quality": (1, 100),
@@ -296,6 +311,7 @@ class CaptureRanges:
             jpeg_quality=int(round(uniform(rng, self.jpeg_quality))),
             crf=int(round(uniform(rng, self.crf))),
             noise_seed=new_seed(rng),
+            tone_contrast=uniform(rng, self.tone_contrast),  # drawn last: the draws before it keep their values
         )
 
 
@@ -315,6 +331,7 @@ class CaptureParams:
     read_noise: float = 0.0
     demosaic: str = "bilinear"
     camera_gamma: float = 2.2
+    tone_contrast: float = 0.0  # S-curve strength of the camera's tone curve, 0-1 (capture.tone_lut)
     camera_saturation: float = 1.0
     sharpen: float = 0.0
     codec: str = "none"
@@ -332,6 +349,8 @@ class CaptureParams:
             raise ValueError(f"{owner}.demosaic: unknown {self.demosaic!r}. Valid values are {set(cam.DEMOSAIC)}.")
         if self.codec not in cam.CODECS:
             raise ValueError(f"{owner}.codec: unknown {self.codec!r}. Valid values are {set(cam.CODECS)}.")
+        if not 0 <= self.tone_contrast <= 1:
+            raise ValueError(f"{owner}.tone_contrast must be in [0, 1], got {self.tone_contrast}")
         if self.lens_cutoff is not None and not self.lens_cutoff > 0:
             raise ValueError(f"{owner}.lens_cutoff must be > 0 cycles/pixel (or None), got {self.lens_cutoff}")
         if min(self.defocus, self.motion_length) < 0 or self.exposure <= 0 or not 0 <= self.flare < 1:
@@ -366,7 +385,13 @@ def background_layer(seed: int, crop: np.ndarray, sensor_px: int, level: float) 
     return out * np.float32(level)
 
 
-def capture_clip(linear: Sequence[np.ndarray], params: CaptureParams, out_size: tuple[int, int]) -> np.ndarray:
+def capture_clip(
+    linear: Sequence[np.ndarray],
+    params: CaptureParams,
+    out_size: tuple[int, int],
+    *,
+    meter: tuple[float, float] = (1.0, 0.0),
+) -> np.ndarray:
     """Film linear-light frames with the camera and crop them like a face pipeline.
 
     Steps per frame: veiling glare (lens flare: a share of the mean light spread evenly), auto exposure (metered
@@ -378,15 +403,18 @@ def capture_clip(linear: Sequence[np.ndarray], params: CaptureParams, out_size: 
         linear: frames ``[n, n, 3]`` float32 (``n = params.sensor_px``), light reaching the sensor.
         params: the camera.
         out_size: ``(width, height)`` of the output frames.
+        meter: ``(share, surround)``: the auto exposure meters the crop's centre with weight ``share`` and the rest
+            of the camera's frame at linear level ``surround`` (:func:`stasn.synth.capture.auto_exposure_gain`);
+            the default meters the crop alone.
 
     Returns:
         uint8 ``[T, height, width, 3]`` RGB.
     """
     if params.flare > 0:
         linear = [f + np.float32(params.flare) * f.reshape(-1, 3).mean(axis=0) for f in linear]
-    gain = cam.auto_exposure_gain(linear[0], params.exposure)
+    gain = cam.auto_exposure_gain(linear[0], params.exposure, share=meter[0], surround=meter[1])
     wb = np.array([params.wb_red, 1.0, params.wb_blue], np.float32) * np.float32(gain)
-    lut = cam.tone_lut(params.camera_gamma)
+    lut = cam.tone_lut(params.camera_gamma, params.tone_contrast)
     frames = []
     for t, image in enumerate(linear):
         rng = np.random.default_rng([params.noise_seed, t])

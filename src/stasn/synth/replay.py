@@ -23,6 +23,7 @@ the reflections move with it.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,7 +107,10 @@ class ReplayRanges:
     lcd_contrast: tuple[float, float] = (300.0, 2000.0)  # white / black of LCDs; OLED black is ~0
     brightness: tuple[float, float] = (0.5, 1.5)  # panel white relative to nominal: sets the room/screen ratio
     gamut_saturation: tuple[float, float] = (0.85, 1.35)  # < 1 narrow gamut, > 1 wide gamut
-    white_point: tuple[float, float] = (-0.6, 1.0)  # warm (-1) .. cool (+1); screens are mostly cool
+    # warm (-1) .. cool (+1); screens are mostly cool, and a camera white-balanced for the room sees them bluer
+    # (real replay crops: blue / green 0.85 / 1.03 / 1.16, 10th / 50th / 90th percentiles, vs 0.71 / 0.94 / 1.17
+    # synthesized with (-0.6, 1.0))
+    white_point: tuple[float, float] = (-0.3, 1.5)
     subpixel_fill: tuple[float, float] = (0.55, 0.9)  # lit share of each emitter cell (rest: black matrix)
     bleed_strength: tuple[float, float] = (0.0, 0.04)  # LCD edge bleed relative to white
     bleed_width: tuple[float, float] = (0.03, 0.25)  # decay length, fraction of the screen's short side
@@ -116,6 +120,11 @@ class ReplayRanges:
     banding_drift: tuple[float, float] = (-1.5, 1.5)  # band phase change per frame, radians
     content_jpeg: tuple[float, float] = (40.0, 100.0)  # quality of the replayed media; 100 = not compressed
     hand_probability: float = 0.5  # phones and tablets only; visible only when the edge is in the crop
+    # The camera meters its whole frame, not our face crop: the screen (the crop's centre) gets this share of the
+    # meter's weight, the room around the device the rest (at the background's level). A screen is brighter than a
+    # room, so a small share over-exposes the screen: real replays are brighter than live faces (see
+    # docs/synthesis.md). 1 = metered on the crop alone (no over-exposure).
+    meter_share: tuple[float, float] = (1.0, 1.0)
     view: ViewRanges = field(default_factory=ViewRanges)
     reflection: ReflectionRanges = field(default_factory=ReflectionRanges)
     capture: CaptureRanges = field(default_factory=CaptureRanges)
@@ -142,6 +151,7 @@ class ReplayRanges:
             raise ValueError(f"{owner}.face_fraction: expected a value in [0.1, 1], got {self.face_fraction!r}")
         for name, (low, high) in limits.items():
             check_range(owner, name, getattr(self, name), low=low, high=high)
+        check_range(owner, "meter_share", self.meter_share, low=0.01, high=1.0)
         for name in ("banding_probability", "hand_probability"):
             check_probability(owner, name, getattr(self, name))
 
@@ -183,6 +193,7 @@ class ReplayParams:
     skin: tuple[int, int, int] = SKIN_TONES[2]
     background_seed: int = 0
     background_level: float = 1.0  # scene behind the device relative to the room's brightness
+    meter_share: float = 1.0  # the screen's share of the camera's exposure metering (the rest: the room)
     view: ViewParams = field(default_factory=ViewParams)
     reflection: ReflectionParams = field(default_factory=ReflectionParams)
     capture: CaptureParams = field(default_factory=CaptureParams)
@@ -215,6 +226,7 @@ class ReplayParams:
             (0 <= self.banding_amplitude < 1, f"banding_amplitude must be in [0, 1), got {self.banding_amplitude}"),
             (self.banding_period > 0, f"banding_period must be > 0, got {self.banding_period}"),
             (1 <= self.content_jpeg <= 100, f"content_jpeg must be in [1, 100], got {self.content_jpeg}"),
+            (0 < self.meter_share <= 1, f"meter_share must be in (0, 1], got {self.meter_share}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -390,7 +402,7 @@ class ReplaySynthesizer:
         held = device.name != "monitor" and chance(rng, r.hand_probability)
         banding = chance(rng, r.banding_probability)
         skin = sample_skin(rng)
-        return ReplayParams(
+        params = ReplayParams(
             device=device.name,
             layout=layout,
             oled=oled,
@@ -408,6 +420,8 @@ class ReplaySynthesizer:
             reflection=r.reflection.sample(rng),
             capture=r.capture.sample(rng),
         )
+        # Drawn last, so that the draws above keep their values.
+        return dataclasses.replace(params, meter_share=uniform(rng, r.meter_share))
 
     def __call__(self, image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ReplayParams]:
         """Sample parameters and apply them: ``(spoof, params)``."""
@@ -480,7 +494,9 @@ class ReplaySynthesizer:
         ripple -= 1.0  # zero-mean modulation around the content's own light
         env = p.reflection.environment(poses[0])
         linear = [self._render_frame(clip[t], t, poses[t], lay, p, ripple, env) for t in range(num_frames)]
-        out = capture_clip(linear, cap, (width, height))
+        # The rest of the camera's frame, which the meter also sees: the scene behind the device, lit by the room.
+        surround = p.reflection.room_level * p.background_level
+        out = capture_clip(linear, cap, (width, height), meter=(p.meter_share, surround))
         return out[0] if single else out
 
     def _render_frame(

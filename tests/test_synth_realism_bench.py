@@ -1,0 +1,105 @@
+"""benchmarks/synth_realism.py's pieces that decide what its numbers mean: the framing of replays synthesized from
+a project's live images (not squeezed, borders kept) and the probe's views and image statistics (no data needed)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from stasn.synth import ReplayParams, ReplaySynthesizer
+from stasn.synth.recapture import CaptureParams, ViewParams
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "synth_realism.py"
+
+
+@pytest.fixture(scope="module")
+def realism():
+    sys.path.insert(0, str(BENCH.parent))  # it imports generalization.py from beside it
+    spec = importlib.util.spec_from_file_location("synth_realism_bench", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class _Fixed:
+    """A synthesizer stand-in that always draws the same parameters (frontal, no effects) and renders them."""
+
+    def __init__(self, params: ReplayParams) -> None:
+        self.params, self.synth = params, ReplaySynthesizer()
+
+    def sample_params(self, rng):
+        return self.params
+
+    def apply(self, image, params):
+        return self.synth.apply(image, params)
+
+
+def _ideal(realism) -> ReplayParams:
+    padded = 1 + 2 * realism._MARGIN
+    return ReplayParams(
+        face_fraction=realism._FACE_SHARE / padded,
+        face_scale=0.5,
+        view=ViewParams(crop_scale=1.0 / padded),  # the frame is the live image's square, as _BOX_SCALE ~1
+        capture=CaptureParams(sensor_px=200, demosaic="none", codec="none"),
+    )
+
+
+def _bright_box(mask: np.ndarray) -> tuple[float, float, float, float]:
+    ys, xs = np.nonzero(mask)
+    return xs.min(), xs.max(), ys.min(), ys.max()
+
+
+def test_source_replay_keeps_the_aspect_and_the_borders(realism):
+    # A portrait "live crop" (h = 1.5 w): a bright 24 x 24 square in the middle, a bright right border column.
+    image = np.full((96, 64, 3), 40, np.uint8)
+    image[36:60, 20:44] = 220
+    image[:, -4:] = 220
+    attack, params, side = realism.source_replay(image, _Fixed(_ideal(realism)), np.random.default_rng(0))
+    assert attack.shape == image.shape and side % 2 == 0 and side >= 96 * (1 + 2 * realism._MARGIN) - 1
+    grey = attack.mean(axis=2)
+    x0, x1, y0, y1 = _bright_box(grey[:, : 64 - 8] > 128)  # the square (left of the border column)
+    width, height = x1 - x0 + 1, y1 - y0 + 1
+    assert abs(width - 24) <= 3 and abs(height - 24) <= 3, (width, height)  # squeezed would be 16 x 24
+    assert abs((x0 + x1) / 2 - 31.5) <= 2 and abs((y0 + y1) / 2 - 47.5) <= 2
+    # The live image's own border is the replay's border (not the synthesizer's blurred surround).
+    assert grey[20:76, -2:].mean() > 128 and grey[20:76, :2].mean() < 100
+
+
+def test_source_ranges_frame_the_live_image(realism):
+    r = realism.source_ranges()
+    padded = 1 + 2 * realism._MARGIN
+    assert r.face_fraction == pytest.approx(realism._FACE_SHARE / padded)
+    assert r.view.crop_scale == pytest.approx(tuple(v / padded for v in realism._BOX_SCALE))
+
+
+def test_view_inputs(realism):
+    flat = np.full((128, 128, 3), 90, np.uint8)
+    assert (realism._view_input(flat, "highpass") == 128).all()  # no texture: mid-grey
+    colour = np.zeros((128, 128, 3), np.uint8)
+    colour[..., 0] = 200
+    grey = realism._view_input(colour, "grey")
+    assert (grey[..., 0] == grey[..., 1]).all() and (grey[..., 1] == grey[..., 2]).all()
+    assert realism._view_input(colour, "rgb") is colour
+    with pytest.raises(ValueError, match="unknown view"):
+        realism._view_input(flat, "fourier")
+
+
+def test_image_statistics_known_inputs(realism):
+    flat = np.full((128, 128, 3), 100, np.uint8)
+    s = realism.image_statistics(flat)
+    assert s["centre grey"] == pytest.approx(100, abs=0.5)
+    assert s["contrast"] == pytest.approx(0) and s["sharpness"] == pytest.approx(0)
+    assert s["noise"] == 0 and s["ring edges"] == 0 and s["ring - centre grey"] == pytest.approx(0)
+    # A bright centre on a dark ring; a bluish tint.
+    image = np.full((128, 128, 3), 20, np.uint8)
+    image[32:96, 32:96] = (100, 120, 180)
+    s = realism.image_statistics(image)
+    assert s["blue/green"] == pytest.approx(181 / 121) and s["red/green"] == pytest.approx(101 / 121)
+    assert s["ring - centre grey"] < -80 and s["contrast"] > 40
+    # 8 x 8 blocks: steps only across block borders.
+    blocks = np.kron(np.random.default_rng(0).integers(0, 255, (16, 16)), np.ones((8, 8))).astype(np.uint8)
+    assert realism.image_statistics(np.repeat(blocks[..., None], 3, axis=2))["blockiness"] > 10
