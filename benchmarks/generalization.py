@@ -214,11 +214,12 @@ def _rows_by_video(rows: list[ManifestRow]) -> dict[str, list[ManifestRow]]:
     return dict(grouped)
 
 
-def synth_pool(pools: dict[str, Path]) -> Path:
-    """One synthesized replay per live item of every pool (and one print per NUAA live capture), made once."""
+def synth_pool(pools: dict[str, Path], name: str = "synth") -> Path:
+    """One synthesized replay per live item of every pool (and one print per NUAA live capture), made once with the
+    synthesizer of the day into ``pool-<name>``: a new ``name`` compares another synthesizer version."""
     from stasn.synth import synthesize_cache
 
-    out = OUT / "pool-synth"
+    out = OUT / f"pool-{name}"
     if (out / ".done").is_file():
         return out
     synthesize_cache(pools["images"], out, kind="replay", per_live=1, seed=11, workers=2)
@@ -534,9 +535,11 @@ def run_protocol(
     overrides: list[str],
     schedule: str = "staged",
     with_nuaa: bool = False,
+    synth_name: str = "synth",
 ) -> dict:
     pools, meta = prepare_pools()
-    synth = synth_pool(pools) if any(d != "real" for d in datas) else None
+    synth = synth_pool(pools, synth_name) if any(d != "real" for d in datas) else None
+    pool_tag = "" if synth_name == "synth" else f"-{synth_name}"  # runs and caches of another synthesizer version
     sources = synth_sources(synth) if synth else {}
     labels = {}
     for pool in [*pools.values(), *([synth] if synth else [])]:
@@ -560,6 +563,7 @@ def run_protocol(
         "schedule": schedule,
         "overrides": overrides,
         "with_nuaa": with_nuaa,
+        "synth_pool": synth_name,
         "splits": {},
         "runs": [],
     }
@@ -578,12 +582,15 @@ def run_protocol(
         for data in datas:
             run_assignment = with_synth(assignment, sources, data, live)
             cache = run_cache(
-                f"{protocol}-{split_name}-{data}", run_assignment, [*base_pools, *([synth] if synth else [])]
+                f"{protocol}-{split_name}-{data}{pool_tag if data != 'real' else ''}",
+                run_assignment,
+                [*base_pools, *([synth] if synth else [])],
             )
             gain_cache = run_cache(f"{protocol}-{split_name}-face-gain", {v: "test" for v in test_ids}, gain_pools)
             for model in models:
                 for seed in range(seeds):
-                    name = f"{protocol}-{split_name}-{data}-{model}-e{epochs}{tag}-s{seed}"
+                    pooled = pool_tag if data != "real" else ""
+                    name = f"{protocol}-{split_name}-{data}-{model}-e{epochs}{tag}{pooled}-s{seed}"
                     start = time.perf_counter()
                     checkpoint = train_run(name, cache, model, seed, epochs, overrides, schedule)
                     dev = model_scores(checkpoint, cache, "dev")
@@ -717,6 +724,7 @@ def _write(protocol: str, results: dict) -> None:
     schedule = "-joint" if results.get("schedule") == "joint" else ""
     schedule += "-nuaa" if results.get("with_nuaa") and protocol == "leave-projects-out" else ""
     stem = f"{protocol}-e{results['epochs']}{schedule}" + "".join(f"-{o}" for o in results["overrides"])
+    stem += "" if results.get("synth_pool", "synth") == "synth" else f"-{results['synth_pool']}"
     path = folder / f"{stem}.json"
     if path.is_file():  # keep the runs of other variants (models, data, seeds) run by earlier invocations
         earlier = json.loads(path.read_text())
@@ -742,6 +750,12 @@ def main() -> None:
         "--with-nuaa", action="store_true", help="leave-projects-out: train on NUAA too (about twice the time)"
     )
     parser.add_argument(
+        "--synth-pool",
+        default="synth",
+        help="name of the synthesized pool (runs/generalization/pool-<name>, made once with the current synthesizer): "
+        "a new name measures another synthesizer version; its runs and result files carry the name",
+    )
+    parser.add_argument(
         "--tables", action="store_true", help="only rewrite results/*.md from the results/*.json already there"
     )
     args = parser.parse_args()
@@ -757,7 +771,15 @@ def main() -> None:
     for protocol in args.protocol:
         datas = args.data if protocol != "nuaa-sessions" else [d for d in args.data if d != "synth"] or ["real"]
         results = run_protocol(
-            protocol, args.models, datas, args.seeds, args.epochs, args.set, args.schedule, args.with_nuaa
+            protocol,
+            args.models,
+            datas,
+            args.seeds,
+            args.epochs,
+            args.set,
+            args.schedule,
+            args.with_nuaa,
+            args.synth_pool,
         )
         print("\n" + summarize(results) + "\n")
 
