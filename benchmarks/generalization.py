@@ -622,6 +622,15 @@ def _project_mean(rates_of_splits: list[dict]) -> float:
     return float(np.mean([auc for r in rates_of_splits for auc in r["per_project_auc"].values()]))
 
 
+_TABLE_RATES = (  # (photometric variant, rate) of the summary table's columns after the two project AUCs
+    ("plain", "auc"),
+    ("face-gain", "auc"),
+    ("plain", "acer"),
+    ("face-gain", "acer"),
+    ("plain", "acer_at_dev_score"),
+)
+
+
 def summarize(results: dict) -> str:
     """Markdown: per (data, model) the mean over splits of AUC and ACER, mean ± std over seeds; the peer's rows."""
     recipe = " ".join(["configs/lite.yaml", *results.get("overrides", [])])
@@ -644,13 +653,7 @@ def summarize(results: dict) -> str:
             _mean_std([_project_mean([r[ph] for r in runs]) for runs in complete.values()])
             for ph in ("plain", "face-gain")
         ]
-        for ph, key in (
-            ("plain", "auc"),
-            ("face-gain", "auc"),
-            ("plain", "acer"),
-            ("face-gain", "acer"),
-            ("plain", "acer_at_dev_score"),
-        ):
+        for ph, key in _TABLE_RATES:
             if any(key not in r[ph] for runs in complete.values() for r in runs):
                 cells.append("-")  # scored before the column existed
                 continue
@@ -663,13 +666,7 @@ def summarize(results: dict) -> str:
         lines.append(f"| {model} | {data} | {len(complete)} | " + " | ".join(cells) + " |")
     peer = [
         float(np.mean([s["peer"][ph].get(key, np.nan) for s in splits.values()])) * (1 if key == "auc" else 100)
-        for ph, key in (
-            ("plain", "auc"),
-            ("face-gain", "auc"),
-            ("plain", "acer"),
-            ("face-gain", "acer"),
-            ("plain", "acer_at_dev_score"),
-        )
+        for ph, key in _TABLE_RATES
     ]
     peer_projects = [_project_mean([s["peer"][ph] for s in splits.values()]) for ph in ("plain", "face-gain")]
     lines.append(
