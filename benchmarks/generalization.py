@@ -449,7 +449,9 @@ def rates(
 
 
 # --- protocols ------------------------------------------------------------------------------------------------------
-def _splits_nuaa_sessions(meta: dict[str, dict]) -> list[tuple[str, dict[str, str]]]:
+def _splits_nuaa_sessions(meta: dict[str, dict], with_live_faces: bool = False) -> list[tuple[str, dict[str, str]]]:
+    """Train on one NUAA session (2 of its subjects as dev), test on the other; ``with_live_faces``: every
+    ``live-faces`` image trains too (more people, cameras and light for the live class, as in protocols 2 and 3)."""
     out = []
     nuaa = {v: m for v, m in meta.items() if m["source"] == "nuaa"}
     for train_session, test_session in (("01", "02"), ("02", "01")):
@@ -461,6 +463,8 @@ def _splits_nuaa_sessions(meta: dict[str, dict]) -> list[tuple[str, dict[str, st
                 assignment[v] = "dev" if m["subject"] in dev else "train"
             elif m["session"] == test_session:
                 assignment[v] = "test"
+        if with_live_faces:
+            assignment.update({v: "train" for v, m in meta.items() if m["source"] == "live-faces"})
         out.append((f"s{train_session}-to-s{test_session}", assignment))
     return out
 
@@ -536,6 +540,7 @@ def run_protocol(
     schedule: str = "staged",
     with_nuaa: bool = False,
     synth_name: str = "synth",
+    with_live_faces: bool = False,
 ) -> dict:
     pools, meta = prepare_pools()
     synth = synth_pool(pools, synth_name) if any(d != "real" for d in datas) else None
@@ -556,6 +561,8 @@ def run_protocol(
     live = {v for v, (y, _) in labels.items() if y == 0}
     tag = "-joint" if schedule == "joint" else ""
     tag += "-nuaa" if with_nuaa and protocol == "leave-projects-out" else ""
+    live_tag = "-livefaces" if with_live_faces and protocol == "nuaa-sessions" else ""
+    tag += live_tag
     tag = tag + "".join(f"-{o.split('.')[-1]}" for o in overrides).replace("=", "")
     results = {
         "protocol": protocol,
@@ -563,11 +570,17 @@ def run_protocol(
         "schedule": schedule,
         "overrides": overrides,
         "with_nuaa": with_nuaa,
+        "with_live_faces": with_live_faces,
         "synth_pool": synth_name,
         "splits": {},
         "runs": [],
     }
-    splits = SPLITS[protocol](meta, with_nuaa) if protocol == "leave-projects-out" else SPLITS[protocol](meta)
+    if protocol == "leave-projects-out":
+        splits = SPLITS[protocol](meta, with_nuaa)
+    elif protocol == "nuaa-sessions":
+        splits = SPLITS[protocol](meta, with_live_faces)
+    else:
+        splits = SPLITS[protocol](meta)
     for split_name, assignment in splits:
         test_ids = [v for v, s in assignment.items() if s == "test" and v in labels]
         dev_ids = [v for v, s in assignment.items() if s == "dev" and v in labels]
@@ -582,7 +595,7 @@ def run_protocol(
         for data in datas:
             run_assignment = with_synth(assignment, sources, data, live)
             cache = run_cache(
-                f"{protocol}-{split_name}-{data}{pool_tag if data != 'real' else ''}",
+                f"{protocol}-{split_name}-{data}{pool_tag if data != 'real' else ''}{live_tag}",
                 run_assignment,
                 [*base_pools, *([synth] if synth else [])],
             )
@@ -634,6 +647,7 @@ _TABLE_RATES = (  # (photometric variant, rate) of the summary table's columns a
 def summarize(results: dict) -> str:
     """Markdown: per (data, model) the mean over splits of AUC and ACER, mean ± std over seeds; the peer's rows."""
     recipe = " ".join(["configs/lite.yaml", *results.get("overrides", [])])
+    recipe += "; train + live-faces" if results.get("with_live_faces") else ""
     lines = [
         f"### {results['protocol']} ({results['epochs']} epochs, {results.get('schedule', 'staged')}; {recipe})",
         "",
@@ -720,6 +734,7 @@ def _write(protocol: str, results: dict) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     schedule = "-joint" if results.get("schedule") == "joint" else ""
     schedule += "-nuaa" if results.get("with_nuaa") and protocol == "leave-projects-out" else ""
+    schedule += "-livefaces" if results.get("with_live_faces") and protocol == "nuaa-sessions" else ""
     stem = f"{protocol}-e{results['epochs']}{schedule}" + "".join(f"-{o}" for o in results["overrides"])
     stem += "" if results.get("synth_pool", "synth") == "synth" else f"-{results['synth_pool']}"
     path = folder / f"{stem}.json"
@@ -745,6 +760,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--with-nuaa", action="store_true", help="leave-projects-out: train on NUAA too (about twice the time)"
+    )
+    parser.add_argument(
+        "--with-live-faces",
+        action="store_true",
+        help="nuaa-sessions: train on the live-faces images too (as protocols 2 and 3 do)",
     )
     parser.add_argument(
         "--synth-pool",
@@ -777,6 +797,7 @@ def main() -> None:
             args.schedule,
             args.with_nuaa,
             args.synth_pool,
+            args.with_live_faces,
         )
         print("\n" + summarize(results) + "\n")
 

@@ -65,14 +65,20 @@ def test_cross_dataset_tests_every_replay_project_and_trains_on_none(gen):
         assert (split == "test") == meta[v]["source"].startswith("replay")
 
 
-def test_nuaa_sessions_dev_subjects_come_from_the_training_session(gen):
+@pytest.mark.parametrize("with_live_faces", [False, True])
+def test_nuaa_sessions_dev_subjects_come_from_the_training_session(gen, with_live_faces):
     meta = _meta()
-    for name, assignment in gen._splits_nuaa_sessions(meta):
+    for name, assignment in gen._splits_nuaa_sessions(meta, with_live_faces):
         train_session = name[1:3]
         for v, split in assignment.items():
+            if meta[v]["source"] == "live-faces":
+                assert split == "train"  # extra live faces train; dev and test stay NUAA
+                continue
             assert meta[v]["source"] == "nuaa"
             assert (split == "test") == (meta[v]["session"] != train_session)
         assert len({meta[v]["subject"] for v, s in assignment.items() if s == "dev"}) == 2
+        live_faces = {v for v, m in meta.items() if m["source"] == "live-faces"}
+        assert (live_faces <= set(assignment)) == with_live_faces
 
 
 def test_synth_variants_add_attacks_of_training_live_items_only(gen):
