@@ -30,7 +30,8 @@ classifier is surest about (top row blocks) beside the real ones it is surest ar
     python benchmarks/synth_realism.py [--tag current] [--classifier features|finetune] [--seeds 3] [--folds 4]
     python benchmarks/synth_realism.py --tag current --seeds 2 --probe
 
-``--probe`` diagnoses the replay row instead (frozen features only, ``--seeds`` pools): the same out-of-fold test on
+``--probe`` diagnoses the replay row instead (``--only print``: the print row, groups = NUAA subjects; frozen
+features only, ``--seeds`` pools): the same out-of-fold test on
 restricted views of the same crops — each Lite0 stage alone, grey, a high-pass (texture, noise and compression
 only), the central half (the face) or the border ring alone, 8 and 16 px colour thumbnails (colour and layout only),
 ten named image statistics together and one by one — with their percentiles for live / real replay / synthesized
@@ -570,19 +571,27 @@ def _oof_auc(x: np.ndarray, y: np.ndarray, groups: list[str], folds: list[list[s
     return auc_table(y, scores, groups, folds)["auc"], scores
 
 
-def probe(tag: str, seed: int, k: int) -> str:
-    """The replay row on restricted views (see the module's ``--probe``); writes ``results/<tag>-probe.md`` and
-    per-project contact sheets (``sheets/<tag>-projects/``); returns the markdown."""
+_PROBE_GROUPS = {  # kind -> (real attacks, synthesized attacks, the live items they were made from), item_rows' names
+    "replay": ("real replay", "synth replay", "real live"),
+    "print": ("nuaa print", "synth print", "nuaa live"),
+}
+
+
+def probe(tag: str, seed: int, k: int, kind: str = "replay") -> str:
+    """The replay (or print) row on restricted views (see the module's ``--probe``); writes
+    ``results/<tag>-probe[-print]-s<seed>.md`` and per-group contact sheets (``sheets/<tag>-projects/``, prints:
+    ``sheets/<tag>-subjects/``: a group is a project, or a NUAA subject for prints); returns the markdown."""
     import cv2
 
     pools, meta = pools_and_meta()
-    synth = synth_pools(pools, meta, tag, seed, "source", prints=False)
+    synth = synth_pools(pools, meta, tag, seed, "source", prints=kind == "print", replays=kind == "replay")
     g = item_rows(pools, synth, meta)
-    items = [*g["real replay"], *g["synth replay"]]
-    y = np.array([0] * len(g["real replay"]) + [1] * len(g["synth replay"]))
+    real_name, synth_name, live_name = _PROBE_GROUPS[kind]
+    items = [*g[real_name], *g[synth_name]]
+    y = np.array([0] * len(g[real_name]) + [1] * len(g[synth_name]))
     groups = [group_of(r, meta) for r, _ in items]
     folds = folds_of(groups, k)
-    live = g["real live"]
+    live = g[live_name]
     paths = [pool / r.face_path for r, pool in [*items, *live]]
     views = lite0_views(paths, OUT / "features" / "lite0-views.npz")
     images = [cv2.resize(cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB), (128, 128)) for p in paths]
@@ -630,8 +639,9 @@ def probe(tag: str, seed: int, k: int) -> str:
                     float(roc_auc_score(y[mask], headline[mask])),
                 )
             )
+    by = "project" if kind == "replay" else "subject"
     lines = [
-        f"### probe `{tag}` seed {seed}: real replay (0) vs synthesized replay (1), {k} folds by project",
+        f"### probe `{tag}` seed {seed}: {real_name} (0) vs {synth_name} (1), {k} folds by {by}",
         "",
         "| view | AUC (mean of folds) |",
         "|---|---|",
@@ -639,13 +649,13 @@ def probe(tag: str, seed: int, k: int) -> str:
         "",
         "Image statistics (10th / 50th / 90th percentiles of the 128 px crops):",
         "",
-        "| statistic | real live | real replay | synth replay |",
+        f"| statistic | {live_name} | {real_name} | {synth_name} |",
         "|---|---|---|---|",
     ]
     sets = {
-        "real live": slice(n, None),
-        "real replay": slice(0, len(g["real replay"])),
-        "synth replay": slice(len(g["real replay"]), n),
+        live_name: slice(n, None),
+        real_name: slice(0, len(g[real_name])),
+        synth_name: slice(len(g[real_name]), n),
     }
     for j, name in enumerate(names):
         cells = []
@@ -655,17 +665,18 @@ def probe(tag: str, seed: int, k: int) -> str:
         lines.append(f"| {name} | {' | '.join(cells)} |")
     lines += [
         "",
-        "Per project (headline scores, out of fold):",
+        f"Per {by} (headline scores, out of fold):",
         "",
-        "| project | real | synth | AUC |",
+        f"| {by} | real | synth | AUC |",
         "|---|---|---|---|",
     ]
     lines += [f"| {p} | {a} | {b} | {auc:.3f} |" for p, a, b, auc in per_project]
     text = "\n".join(lines)
     folder = OUT / "results"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{tag}-probe-s{seed}.md").write_text(text + "\n")
-    project_sheets(items, y, headline, live, groups, meta, OUT / "sheets" / f"{tag}-projects")
+    suffix = "" if kind == "replay" else f"-{kind}"
+    (folder / f"{tag}-probe{suffix}-s{seed}.md").write_text(text + "\n")
+    project_sheets(items, y, headline, live, groups, meta, OUT / "sheets" / f"{tag}-{by}s")
     return text
 
 
@@ -750,8 +761,9 @@ def main() -> None:
     parser.add_argument(
         "--probe",
         action="store_true",
-        help="diagnose the replay row instead: the same test on restricted views (stages, grey, high-pass, centre, "
-        "ring, thumbnails, image statistics), per-project AUCs and sheets; features only, --seeds pools",
+        help="diagnose the replay row (--only print: the print row) instead: the same test on restricted views "
+        "(stages, grey, high-pass, centre, ring, thumbnails, image statistics), per-group AUCs and sheets; features "
+        "only, --seeds pools",
     )
     parser.add_argument(
         "--meter-share",
@@ -767,8 +779,10 @@ def main() -> None:
     if not (gen.SHARED / "nuaa-raw-train").is_dir():
         raise SystemExit(f"{gen.SHARED}: not found; this benchmark needs ../shared beside the checkout")
     if args.probe:
-        for seed in range(args.seeds):
-            print("\n" + probe(args.tag, seed, args.folds))
+        kinds = [k for k in ("replay", "print") if not args.only or k in args.only]
+        for kind in kinds:
+            for seed in range(args.seeds):
+                print("\n" + probe(args.tag, seed, args.folds, kind))
         return
     results = run(args.tag, args.classifier, args.seeds, args.folds, args.epochs, args.framing, args.only)
     print("\n" + summarize(results))
