@@ -530,6 +530,13 @@ SPLITS = {
 }
 
 
+def override_tag(override: str) -> str:
+    """A run-name part for a ``key=value`` override: the key's last part and the value (``data.exposure=0.5`` ->
+    ``exposure0.5``): distinct keys and values give distinct names, so a run is never reused for another recipe."""
+    key, _, value = override.partition("=")
+    return f"{key.split('.')[-1]}{value}".replace("/", "_")
+
+
 def run_protocol(
     protocol: str,
     models: list[str],
@@ -563,7 +570,7 @@ def run_protocol(
     tag += "-nuaa" if with_nuaa and protocol == "leave-projects-out" else ""
     live_tag = "-livefaces" if with_live_faces and protocol == "nuaa-sessions" else ""
     tag += live_tag
-    tag = tag + "".join(f"-{o.split('.')[-1]}" for o in overrides).replace("=", "")
+    tag += "".join(f"-{override_tag(o)}" for o in overrides)
     results = {
         "protocol": protocol,
         "epochs": epochs,

@@ -126,3 +126,9 @@ def test_selected_checkpoint_refuses_a_run_it_cannot_recover(gen, tmp_path):
     run = _fake_run(tmp_path, [0.2, 0.0, 0.0, 0.1], best_epoch=1)  # first of equals kept, last epoch worse
     with pytest.raises(RuntimeError, match="epoch 2"):
         gen.selected_checkpoint(run)
+
+
+def test_override_tags_keep_keys_and_values_apart(gen):
+    tags = {gen.override_tag(o) for o in ("data.exposure=0.5", "data.jpeg=0.5", "data.jpeg=0.25", "model.dropout=0.5")}
+    assert len(tags) == 4
+    assert gen.override_tag("data.exposure=0.5") == "exposure0.5"
