@@ -1,4 +1,5 @@
-"""Print-attack synthesis: reproducibility, halftone period vs printer resolution, rigid clips, bad input."""
+"""Print-attack synthesis: reproducibility, halftone period vs printer resolution, contone, white balance, rigid
+clips, bad input."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from stasn.synth import PrintParams, PrintRanges, PrintSynthesizer
 from stasn.synth.geometry import Pose
-from stasn.synth.halftone import neugebauer_primaries, screen_thresholds
+from stasn.synth.halftone import cmyk_coverage, neugebauer_primaries, screen_thresholds
 from stasn.synth.recapture import CaptureParams, CaptureRanges, ViewParams
 from stasn.testing.faces import draw_face, face_clip
 
@@ -101,6 +102,66 @@ def test_bending_and_cut_eyes_change_the_print() -> None:
     assert 2 <= row < 6  # the eyes: upper half, below the top of the face
 
 
+def test_sampled_prints_are_fine_screens_or_contone() -> None:
+    """Photo paper is mostly a photo lab's continuous tone; office paper is always screened, at 100-200 lpi."""
+    ranges = PrintRanges()
+    synth = PrintSynthesizer(ranges)
+    drawn = [synth.sample_params(np.random.default_rng(i)) for i in range(300)]
+    assert all(p.halftone != "contone" for p in drawn if p.paper == "office")
+    photo = [p.halftone == "contone" for p in drawn if p.paper != "office"]
+    assert 0.5 < np.mean(photo) < 0.9  # photo_lab_probability 0.7
+    for p in drawn:
+        assert ranges.dpi[0] <= p.dpi <= ranges.dpi[1]
+        assert ranges.lpi[0] - 1e-6 <= p.dpi / p.cell_dots <= ranges.lpi[1] + 1e-6
+        assert ranges.face_scale[0] - 1e-9 <= p.face_scale <= ranges.face_scale[1]
+        assert ranges.awb[0] <= p.awb <= ranges.awb[1]
+        assert ranges.calibration[0] <= p.calibration <= ranges.calibration[1]
+        assert ranges.print_exposure[0] <= p.print_exposure <= ranges.print_exposure[1]
+
+
+def test_contone_print_has_no_dots() -> None:
+    """The same flat tone screened at 8 px per cell shows its dots; printed in continuous tone it is flat."""
+    n = 128
+    base = _flat_print(n, dpi=100.0, cell_dots=6.0)
+    synth = PrintSynthesizer()
+    screened = dataclasses.replace(base, dpi=100.0 * synth.halftone_period_px(base, (n, n)) / 8.0)
+    grey = np.full((n, n, 3), 150, np.uint8)
+    dots = synth.apply(grey, screened)[16:-16, 16:-16].astype(float)
+    flat = synth.apply(grey, dataclasses.replace(screened, halftone="contone"))[16:-16, 16:-16].astype(float)
+    assert dots.std() > 5 * max(flat.std(), 0.5)
+    assert abs(dots.mean() - flat.mean()) < 12  # the same tone on average
+
+
+def test_grey_world_white_balance_neutralises_a_warm_print() -> None:
+    warm = np.zeros((64, 64, 3), np.uint8) + np.array([200, 140, 110], np.uint8)
+    params = dataclasses.replace(_flat_print(64, dpi=300.0, cell_dots=6.0), halftone="contone")
+    synth = PrintSynthesizer()
+    plain = synth.apply(warm, params).reshape(-1, 3).mean(axis=0)
+    balanced = synth.apply(warm, dataclasses.replace(params, awb=1.0)).reshape(-1, 3).mean(axis=0)
+    assert plain[0] / plain[1] > 1.1  # ink and paper take some of the warmth
+    assert abs(balanced[0] / balanced[1] - 1.0) < 0.05 and abs(balanced[2] / balanced[1] - 1.0) < 0.05
+
+
+def test_black_prints_as_solid_black_ink() -> None:
+    """GCR: no black ink in the highlights, solid black (and no colour inks) at black, so black reaches dmax."""
+    cover = cmyk_coverage(np.array([[[0, 0, 0], [255, 255, 255], [128, 128, 128]]], np.uint8), black_generation=0.6)
+    np.testing.assert_allclose(cover[0, 0], [0.0, 0.0, 0.0, 1.0], atol=1e-5)
+    np.testing.assert_allclose(cover[0, 1], 0.0, atol=1e-6)
+    assert 0.0 < cover[0, 2, 3] < 0.5  # mid-grey: some black, under half
+    assert cmyk_coverage(np.zeros((1, 1, 3), np.uint8), black_generation=0.0)[0, 0, 3] == 0.0
+
+
+def test_calibration_and_print_exposure_tone() -> None:
+    params = PrintParams(calibration=1.0, black_generation=0.5, ink_purity=0.8, dmax_reflectance=0.01)
+    ink = {"purity": params.ink_purity, "dmax_reflectance": params.dmax_reflectance, "paper": params.paper_white}
+    lut = PrintSynthesizer._calibration_lut(params, ink)
+    assert lut[0] == 0 and lut[255] == 255 and np.all(np.diff(lut.astype(int)) >= 0)
+    dark = np.full((32, 32, 3), 60, np.uint8)  # linear ~0.045
+    bright = PrintSynthesizer._print_exposure(dark, 0.3)
+    linear = ((bright.astype(float) / 255 + 0.055) / 1.055) ** 2.4
+    assert abs(linear.mean() - 0.3) < 0.01
+
+
 def test_neugebauer_primaries_paper_and_black() -> None:
     primaries = neugebauer_primaries(purity=0.9, dmax_reflectance=0.04, paper=(0.9, 0.9, 0.9))
     np.testing.assert_allclose(primaries[0], 0.9)  # no ink: bare paper
@@ -114,6 +175,12 @@ def test_neugebauer_primaries_paper_and_black() -> None:
         (lambda: PrintRanges(papers={"canvas": 1.0}), "unknown choice 'canvas'"),
         (lambda: PrintRanges(halftones={"am": 0.0}), "weights must be >= 0 with a positive sum"),
         (lambda: PrintParams(halftone="fm"), "halftone 'fm' unknown"),
+        (lambda: PrintRanges(lpi=(200.0, 100.0)), r"PrintRanges.lpi: expected \(low, high\)"),
+        (lambda: PrintRanges(photo_lab_probability=1.5), "photo_lab_probability"),
+        (lambda: PrintParams(awb=1.5), r"awb must be in \[0, 1\]"),
+        (lambda: PrintParams(calibration=-0.1), r"calibration must be in \[0, 1\]"),
+        (lambda: PrintParams(print_exposure=2.0), r"print_exposure must be in \[0, 1\]"),
+        (lambda: PrintRanges(print_exposure=(0.5, 0.2)), r"PrintRanges.print_exposure: expected \(low, high\)"),
         (lambda: PrintParams(dmax_reflectance=0.95), "dmax_reflectance must be in"),
         (lambda: PrintParams(face_scale=3.0), "puts the face outside"),
         (lambda: PrintParams(source_frame=1.0), r"source_frame must be in \[0, 1\)"),

@@ -108,15 +108,22 @@ def screen_thresholds(
 def cmyk_coverage(rgb: np.ndarray, *, black_generation: float = 0.5) -> np.ndarray:
     """Ink coverages from an sRGB image: simple CMY complement with grey-component replacement by K.
 
+    Black ink starts where the common CMY grey ``m`` passes ``1 - black_generation`` and rises linearly to 100 % at
+    black (a printer driver's GCR curve: no black in the highlights, full black in the shadows), so that black
+    prints as solid K, the inks' darkest (an older ``k = black_generation * m`` never printed full black and left a
+    printed black at about twice the paper's dmax).
+
     Args:
         rgb: uint8 ``[h, w, 3]``.
-        black_generation: share of the common CMY grey replaced by black ink, in [0, 1].
+        black_generation: how far into the lighter tones black ink reaches, in [0, 1] (0: no black ink).
 
     Returns:
         float32 ``[h, w, 4]`` coverages C, M, Y, K in [0, 1].
     """
     cmy = 1.0 - rgb.astype(np.float32) * np.float32(1.0 / 255.0)
-    k = np.minimum(np.minimum(cmy[..., 0], cmy[..., 1]), cmy[..., 2])[..., None] * np.float32(black_generation)
+    m = np.minimum(np.minimum(cmy[..., 0], cmy[..., 1]), cmy[..., 2])[..., None]
+    bg = np.float32(black_generation)
+    k = np.clip((m - (1.0 - bg)) / max(bg, np.float32(1e-6)), 0.0, 1.0) if black_generation > 0 else m * 0.0
     cmy = (cmy - k) / np.maximum(1.0 - k, np.float32(1e-3))
     return np.concatenate([cmy, k], axis=-1)
 

@@ -4,9 +4,10 @@ Model (``docs/synthesis.md`` has the details and the ranges):
 
 1. **Print.** ONE frame of the live input (a print cannot blink or speak) is separated into C, M, Y, K ink
    coverages, halftoned at the printer's resolution (``"am"`` clustered dots of ``cell_dots`` printer dots, rotated
-   per ink, or ``"dither"``, an ordered 8 x 8 pattern of single dots), and rendered as reflectance with imperfect
-   inks (colour shift, a grey black) on tinted paper with a fibre texture. Optionally the eyes are cut out, so the
-   attacker's real, shadowed eyes show through.
+   per ink, or ``"dither"``, an ordered 8 x 8 pattern of single dots) or, for a photo lab's print on photo paper,
+   continuous tone (``"contone"``: no dots), and rendered as reflectance with imperfect inks (colour shift, a grey
+   black) on tinted paper with a fibre texture. Optionally the eyes are cut out, so the attacker's real, shadowed
+   eyes show through.
 2. **Geometry.** The sheet is bent into a cylinder (about a vertical or horizontal axis) and posed in 3D; paper
    margins, background and a holding hand are visible when the detector's crop reaches the sheet's edge.
 3. **Light.** The print is lit by the room: an ambient part and a directional part that follows the bend (Lambert),
@@ -70,7 +71,11 @@ from stasn.synth.scene import (
     sample_surroundings,
 )
 
-__all__ = ["PaperPreset", "PAPERS", "PrintRanges", "PrintParams", "PrintSynthesizer"]
+__all__ = ["PaperPreset", "PAPERS", "PROCESSES", "PrintRanges", "PrintParams", "PrintSynthesizer"]
+
+# How the tones are put on paper: a halftone screen of binary dots (halftone.HALFTONES), or continuous tone ("contone":
+# a photo lab's silver-halide or dye-sublimation print, whose dye density varies per point: no dots to resolve).
+PROCESSES = (*ht.HALFTONES, "contone")
 
 _MIN_CELL_TEXELS = 2.5  # an AM cell needs this many texels to be drawn as dots; finer screens print as flat tone
 
@@ -90,16 +95,18 @@ class PaperPreset:
 
 
 PAPERS: dict[str, PaperPreset] = {
+    # dmax: black-ink density about 1.9-2.4 on glossy photo paper, 1.5-1.9 on matte, 1.15-1.5 on plain office paper
+    # (reflectance 10 ** -D); the old 0.05-0.12 for office paper (D 0.9-1.3) printed black as grey.
     "photo-glossy": PaperPreset(
-        "photo-glossy", ((102, 152), (127, 178), (152, 203)), (0.0, 3.0), (0.88, 0.93), (0.0, 0.01), (0.008, 0.03),
+        "photo-glossy", ((102, 152), (127, 178), (152, 203)), (0.0, 3.0), (0.88, 0.93), (0.0, 0.01), (0.004, 0.012),
         (0.03, 0.05), (0.3, 3.0),
     ),
     "photo-matte": PaperPreset(
-        "photo-matte", ((102, 152), (127, 178), (210, 297)), (0.0, 5.0), (0.85, 0.92), (0.01, 0.03), (0.02, 0.06),
+        "photo-matte", ((102, 152), (127, 178), (210, 297)), (0.0, 5.0), (0.85, 0.92), (0.01, 0.03), (0.012, 0.03),
         (0.02, 0.04), (6.0, 15.0),
     ),
     "office": PaperPreset(
-        "office", ((210, 297), (216, 279), (148, 210)), (4.0, 20.0), (0.82, 0.92), (0.02, 0.06), (0.05, 0.12),
+        "office", ((210, 297), (216, 279), (148, 210)), (4.0, 20.0), (0.82, 0.92), (0.02, 0.06), (0.03, 0.07),
         (0.01, 0.03), (12.0, 25.0),
     ),
 }  # fmt: skip
@@ -110,14 +117,36 @@ class PrintRanges:
     """Ranges the print parameters are drawn from. All defaults are ours (not from the STASN paper)."""
 
     papers: dict[str, float] = field(default_factory=lambda: {"photo-glossy": 0.35, "photo-matte": 0.25, "office": 0.4})
-    dpi: tuple[float, float] = (150.0, 1200.0)  # printer dots per inch, log-uniform
+    # A print on photo paper comes from a photo lab (continuous tone, "contone") with this probability, else from
+    # an inkjet or laser printer (a halftone). NUAA's real prints were photo-lab prints (6.8 x 10.2 cm, "traditional
+    # development") and A4 prints from an HP colour printer; at webcam resolution neither shows dots.
+    photo_lab_probability: float = 0.7
+    # Printer resolution, log-uniform: office lasers and inkjets print at 600-1200 dots per inch (150-300 dpi
+    # printers are gone; a 150-dpi print of a face shows its dots to the naked eye).
+    dpi: tuple[float, float] = (600.0, 1200.0)
     halftones: dict[str, float] = field(default_factory=lambda: {"am": 0.6, "dither": 0.4})
-    cell_dots: tuple[float, float] = (4.0, 10.0)  # AM cell side in printer dots (lpi = dpi / cell_dots)
-    face_scale: tuple[float, float] = (0.25, 1.2)  # face-image width / printed-area width
+    # AM screen ruling, lines per inch (cell_dots = dpi / lpi): laser printers screen at 100-200 lpi. The old range
+    # (4-10 dots at 150-1200 dpi: 15-300 lpi) made coarse, visible dots that real prints do not show.
+    lpi: tuple[float, float] = (100.0, 200.0)
+    # face-image width / printed-area width, log-uniform. An attacker prints a portrait in which the face fills
+    # most of the photo: in NUAA's real prints the detector's 1.3 x face box spans about half to three quarters of
+    # the print's width (from their raw frames), so the crop rarely reaches the paper's edge. The old 0.25-1.2 put
+    # small faces on big sheets (the crop saw the halftone magnified and the print's surroundings of the source
+    # frame) and large ones whose paper edge cut through the crop.
+    face_scale: tuple[float, float] = (0.45, 0.8)
     face_fraction: float = 1 / 1.3  # share of the input that is the face: 1 / CacheInfo.crop_scale
     ink_purity: tuple[float, float] = (0.6, 0.95)
     black_generation: tuple[float, float] = (0.2, 0.9)
     dot_gain: tuple[float, float] = (0.0, 0.2)  # mid-tone darkening from ink spreading
+    # Printer tone calibration (PrintSynthesizer._calibration_lut): printers and labs are calibrated, some better
+    # than others. Without it blacks printed grey: NUAA's real print crops have 2nd-percentile grey 3 / 16 / 31 (10th
+    # / 50th / 90th percentiles), the synthesized ones had 50 / 82 / 112.
+    calibration: tuple[float, float] = (0.6, 1.0)
+    # Density correction of the print (photo labs' and printer drivers' automatic correction, or the attacker's
+    # choice of a well-exposed photo): the face's average linear level, relative to paper white. A webcam frame's
+    # face is dark (NUAA live face-centre grey median 83); NUAA's real prints show bright faces (147) at a camera
+    # exposure that keeps their blacks black (2nd-percentile grey median 16), i.e. the faces were bright on paper.
+    print_exposure: tuple[float, float] = (0.2, 0.45)
     curvature: tuple[float, float] = (0.0, 0.8)  # |1 / bend radius|, inverse content units
     vertical_bend_probability: float = 0.7  # bent about a vertical axis (held by the sides)
     cut_eyes_probability: float = 0.15
@@ -126,30 +155,53 @@ class PrintRanges:
     light_elevation: tuple[float, float] = (-10.0, 60.0)  # degrees above the camera axis
     falloff: tuple[float, float] = (0.0, 0.3)  # brightness drop across the sheet
     hand_probability: float = 0.6
+    # Strength of the camera's grey-world auto white balance on the print, 0 (none) .. 1 (the frame's mean colour
+    # made neutral). A print held close fills the webcam's frame, and a grey-world AWB pulls a skin-coloured frame
+    # towards grey: NUAA's real prints come out near neutral (red / green median 1.02, blue / green 1.01) where its
+    # live faces are warm (1.33, 0.93).
+    awb: tuple[float, float] = (0.5, 1.0)
     view: ViewRanges = field(default_factory=ViewRanges)
+    # The room mirrored in the paper (reflectance and roughness come from the paper). The room's surfaces are lit by
+    # the same light as the sheet and reflect less of it than white paper: 0.05-0.5 of paper white (was 0.2-1.2, a
+    # veil that lifted the printed blacks).
     reflection: ReflectionRanges = field(
-        default_factory=lambda: ReflectionRanges(room_level=(0.2, 1.2), lights=(0, 2), light_level=(3.0, 60.0))
-    )  # reflectance and roughness come from the paper
-    capture: CaptureRanges = field(default_factory=CaptureRanges)
+        default_factory=lambda: ReflectionRanges(room_level=(0.05, 0.5), lights=(0, 2), light_level=(3.0, 60.0))
+    )
+    # The camera as for replays (CaptureRanges' defaults, fitted to real replays), but exposed and coloured for a
+    # print: a lit sheet of paper held in front of the attacker fills much of the webcam's frame and comes out
+    # bright and pale. Fitted to NUAA's real print crops (benchmarks/synth_realism.py --probe --only print, 10th /
+    # 50th / 90th percentiles, real vs synthesized with the replay camera): face-centre grey 120 / 147 / 174 vs
+    # 81 / 102 / 143, centre saturation 12 / 27 / 55 vs 13 / 32 / 78. NUAA's print crops are 176 / 255 / 355 webcam
+    # pixels wide (the crop boxes of pool-nuaa), so the sensor spans 160-340 px (the replay camera's 100-300 made
+    # them softer: log10 var Laplacian 2.31 vs 2.46 median); flare 0-2 % (a lit print has no dark surround to veil).
+    capture: CaptureRanges = field(
+        default_factory=lambda: CaptureRanges(
+            sensor_px=(160.0, 340.0), exposure=(0.2, 0.45), camera_saturation=(0.3, 0.9), flare=(0.0, 0.02)
+        )
+    )
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
         check_weights(owner, "papers", self.papers, tuple(PAPERS))
         check_weights(owner, "halftones", self.halftones, ht.HALFTONES)
+        check_probability(owner, "photo_lab_probability", self.photo_lab_probability)
         if not 0.1 <= self.face_fraction <= 1.0:
             raise ValueError(f"{owner}.face_fraction: expected a value in [0.1, 1], got {self.face_fraction!r}")
         limits = {
             "dpi": (10.0, 10000.0),
-            "cell_dots": (1.0, 64.0),
+            "lpi": (5.0, 1000.0),
             "face_scale": (0.05, 1.0 / self.face_fraction),
             "ink_purity": (0.01, 1.0),
             "black_generation": (0.0, 1.0),
             "dot_gain": (0.0, 1.0),
+            "calibration": (0.0, 1.0),
+            "print_exposure": (0.0, 1.0),
             "curvature": (0.0, 3.0),
             "ambient": (0.0, 1.0),
             "light_azimuth": (-89.0, 89.0),
             "light_elevation": (-89.0, 89.0),
             "falloff": (0.0, 1.0),
+            "awb": (0.0, 1.0),
         }
         for name, (low, high) in limits.items():
             check_range(owner, name, getattr(self, name), low=low, high=high)
@@ -168,8 +220,8 @@ class PrintParams:
     fibre: float = 0.0
     fibre_seed: int = 0
     dpi: float = 300.0
-    halftone: str = "am"
-    cell_dots: float = 6.0
+    halftone: str = "am"  # "am", "dither" or "contone" (PROCESSES)
+    cell_dots: float = 6.0  # AM cell side in printer dots (lpi = dpi / cell_dots)
     screen_phase: tuple[float, float] = (0.0, 0.0)  # halftone screen offset, in cells
     face_scale: float = 0.6
     face_fraction: float = 1 / 1.3
@@ -177,6 +229,8 @@ class PrintParams:
     ink_purity: float = 0.9
     black_generation: float = 0.5
     dot_gain: float = 0.0
+    calibration: float = 0.0  # how fully the printer's tone curve compensates its inks, 0-1 (_calibration_lut)
+    print_exposure: float = 0.0  # face-centre linear level the print's density correction sets (0: none)
     dmax_reflectance: float = 0.03
     curvature: float = 0.0  # signed, inverse content units (> 0: edges towards the camera)
     vertical_axis: bool = True
@@ -195,6 +249,7 @@ class PrintParams:
     background_seed: int = 0
     background_level: float = 1.0
     source_frame: float = 0.0  # which frame of a clip is printed, as a fraction of its length
+    awb: float = 0.0  # grey-world auto white balance strength, 0-1 (metered on frame 0, then locked)
     view: ViewParams = field(default_factory=ViewParams)
     reflection: ReflectionParams = field(default_factory=ReflectionParams)
     capture: CaptureParams = field(default_factory=CaptureParams)
@@ -203,7 +258,7 @@ class PrintParams:
         owner = type(self).__name__
         checks = [
             (self.paper in PAPERS, f"paper {self.paper!r} unknown; valid: {sorted(PAPERS)}"),
-            (self.halftone in ht.HALFTONES, f"halftone {self.halftone!r} unknown; valid: {list(ht.HALFTONES)}"),
+            (self.halftone in PROCESSES, f"halftone {self.halftone!r} unknown; valid: {list(PROCESSES)}"),
             (self.dpi > 0, f"dpi must be > 0, got {self.dpi}"),
             (self.cell_dots >= 1, f"cell_dots must be >= 1, got {self.cell_dots}"),
             (min(self.area_mm) > 0, f"area_mm must be positive, got {self.area_mm}"),
@@ -219,6 +274,9 @@ class PrintParams:
             (abs(self.curvature) <= 3, f"curvature must be within [-3, 3] (1/content units), got {self.curvature}"),
             (0 <= self.ambient <= 1, f"ambient must be in [0, 1], got {self.ambient}"),
             (0 <= self.source_frame < 1, f"source_frame must be in [0, 1), got {self.source_frame}"),
+            (0 <= self.awb <= 1, f"awb must be in [0, 1], got {self.awb}"),
+            (0 <= self.calibration <= 1, f"calibration must be in [0, 1], got {self.calibration}"),
+            (0 <= self.print_exposure <= 1, f"print_exposure must be in [0, 1], got {self.print_exposure}"),
             (self.hand in ("none", *HAND_SIDES), f"hand {self.hand!r} unknown; valid: none, {', '.join(HAND_SIDES)}"),
         ]
         for ok, message in checks:
@@ -270,6 +328,8 @@ class PrintSynthesizer:
         )
         held = chance(rng, r.hand_probability)
         skin = sample_skin(rng)
+        dpi = log_uniform(rng, r.dpi)
+        lab = paper.name != "office" and chance(rng, r.photo_lab_probability)
         return PrintParams(
             paper=paper.name,
             area_mm=area,
@@ -277,9 +337,9 @@ class PrintSynthesizer:
             paper_white=tuple(float(v) for v in np.clip(white + tint, 0.5, 0.98)),
             fibre=uniform(rng, paper.fibre),
             fibre_seed=new_seed(rng),
-            dpi=log_uniform(rng, r.dpi),
-            halftone=pick(rng, r.halftones),
-            cell_dots=uniform(rng, r.cell_dots),
+            dpi=dpi,
+            halftone="contone" if lab else pick(rng, r.halftones),
+            cell_dots=dpi / log_uniform(rng, r.lpi),
             screen_phase=(uniform(rng, (0.0, 1.0)), uniform(rng, (0.0, 1.0))),
             face_scale=min(log_uniform(rng, r.face_scale), max_face_scale(area, r.face_fraction)),
             face_fraction=r.face_fraction,
@@ -304,6 +364,9 @@ class PrintSynthesizer:
             view=r.view.sample(rng),
             reflection=reflection,
             capture=r.capture.sample(rng),
+            awb=uniform(rng, r.awb),  # drawn last: the draws before it keep their values
+            calibration=uniform(rng, r.calibration),
+            print_exposure=uniform(rng, r.print_exposure),
         )
 
     def __call__(self, image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, PrintParams]:
@@ -383,6 +446,10 @@ class PrintSynthesizer:
             optics = surface_optics(pose, crop, n, **bend)
             light = self._illumination(p, optics.normal, xs, ys, lay)
             linear.append(self._composite(reflectance, light, optics, env, xs, ys, crop, lay, p))
+        if p.awb > 0:  # grey-world white balance, metered on frame 0 and locked (as the exposure)
+            mean = linear[0].reshape(-1, 3).mean(axis=0) + 1e-6
+            gains = ((mean[1] / mean) ** p.awb).astype(np.float32)
+            linear = [frame * gains for frame in linear]
         out = capture_clip(linear, cap, (width, height))
         return out[0] if single else out
 
@@ -396,14 +463,17 @@ class PrintSynthesizer:
         x0, y0 = ext_l - 2.0 / kt, ext_t - 2.0 / kt
         tw = max(2, int(math.ceil((ext_r - x0) * kt)) + 3)
         th = max(2, int(math.ceil((ext_b - y0) * kt)) + 3)
-        # Inks are separated at the image's own resolution (cheaper), then placed on the texture.
-        cover = ht.cmyk_coverage(frame, black_generation=p.black_generation)
-        if p.dot_gain > 0:
-            cover = np.clip(cover + np.float32(4.0 * p.dot_gain) * cover * (1.0 - cover), 0.0, 1.0)
         ink = {"purity": p.ink_purity, "dmax_reflectance": p.dmax_reflectance, "paper": p.paper_white}
+        if p.print_exposure > 0:
+            frame = self._print_exposure(frame, p.print_exposure)
+        if p.calibration > 0:
+            frame = self._calibration_lut(p, ink)[frame]
+        # Inks are separated at the image's own resolution (cheaper), then placed on the texture.
+        cover = self._coverage(frame, p)
         dot_texels = kt / dots_per_unit
         period = p.cell_dots * dot_texels if p.halftone == "am" else dot_texels
         resolved = period >= _MIN_CELL_TEXELS if p.halftone == "am" else dot_texels >= 1.0
+        resolved = resolved and p.halftone != "contone"
         if resolved:
             # Screens are anchored to the printed area's corner, so a clip's frames share one dot pattern.
             cell = p.cell_dots * dot_texels
@@ -420,7 +490,7 @@ class PrintSynthesizer:
             )
             coverage = content_texture(cover, lay.half, x0, y0, kt, (tw, th))
             reflectance = ht.halftone_reflectance(coverage, screens, ht.neugebauer_primaries(**ink))
-        else:  # dots far below the camera's resolution: only their average survives
+        else:  # continuous tone, or dots far below the camera's resolution: only their average survives
             reflectance = content_texture(ht.ink_reflectance(cover, **ink), lay.half, x0, y0, kt, (tw, th))
         reflectance *= ht.paper_texture(
             (th, tw), texels_per_mm=kt * lay.unit_per_mm, amplitude=p.fibre, seed=p.fibre_seed
@@ -430,6 +500,44 @@ class PrintSynthesizer:
             behind = content_texture(behind, lay.half, x0, y0, kt, (tw, th))
             reflectance = self._cut_eyes(reflectance, behind, lay, p, x0, y0, kt)
         return reflectance.astype(np.float32), float(x0), float(y0), float(kt)
+
+    @staticmethod
+    def _print_exposure(frame: np.ndarray, level: float) -> np.ndarray:
+        """The print's density correction: the image's linear light scaled so that its central half (the face)
+        averages ``level`` of paper white; brighter parts clip to paper white."""
+        linear = ((frame.astype(np.float32) / 255.0 + 0.055) / 1.055) ** 2.4  # sRGB decoding (no toe: fine here)
+        h, w = frame.shape[:2]
+        centre = linear[h // 4 : h - h // 4, w // 4 : w - w // 4] @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+        linear = np.clip(linear * np.float32(level / max(float(centre.mean()), 1e-4)), 0.0, 1.0)
+        return np.round(255.0 * (1.055 * linear ** (1 / 2.4) - 0.055)).clip(0, 255).astype(np.uint8)
+
+    @staticmethod
+    def _coverage(frame: np.ndarray, p: PrintParams) -> np.ndarray:
+        """C, M, Y, K ink coverages of a uint8 RGB image, dot gain included."""
+        cover = ht.cmyk_coverage(frame, black_generation=p.black_generation)
+        if p.dot_gain > 0:
+            cover = np.clip(cover + np.float32(4.0 * p.dot_gain) * cover * (1.0 - cover), 0.0, 1.0)
+        return cover
+
+    @classmethod
+    def _calibration_lut(cls, p: PrintParams, ink: dict) -> np.ndarray:
+        """The printer's tone calibration, a uint8 LUT applied to the image before its inks are separated.
+
+        Uncalibrated, our naive separation (CMY complement, partial black, imperfect inks, dot gain) prints the grey
+        ramp with lifted, flat shadows: a black 12/255 came out at a reflectance of ~0.08, twice the paper's
+        ``dmax``. Printers and photo labs are calibrated so that the printed grey ramp follows the image's tones
+        (sRGB to linear) from paper white down to the darkest black the inks reach; ``calibration`` blends that
+        correction (1) with none (0).
+        """
+        ramp = np.repeat(np.arange(256, dtype=np.uint8)[:, None, None], 3, axis=2)  # [256, 1, 3] greys
+        reflectance = ht.ink_reflectance(cls._coverage(ramp, p), **ink)[:, 0]
+        luma = np.maximum.accumulate(reflectance @ np.array([0.2126, 0.7152, 0.0722], np.float32))
+        tone = np.arange(256) / 255.0
+        linear = np.where(tone <= 0.04045, tone / 12.92, ((tone + 0.055) / 1.055) ** 2.4)  # sRGB decoding
+        target = luma[0] + (luma[-1] - luma[0]) * linear
+        wanted = np.interp(target, luma + np.arange(256) * 1e-9, np.arange(256.0))  # strictly increasing for interp
+        lut = (1.0 - p.calibration) * np.arange(256.0) + p.calibration * wanted
+        return np.clip(np.round(lut), 0, 255).astype(np.uint8)
 
     @staticmethod
     def _cut_eyes(
