@@ -99,7 +99,14 @@ def synth_pools(
     from stasn.synth import synthesize_cache
 
     out = OUT / f"synth-{tag}-s{seed}"
+    wanted = {name for name, on in (("replays", replays), ("prints", prints)) if on}
     if (out / ".done").is_file():
+        made = set(_made_parts(out / ".done"))
+        if not wanted <= made:
+            raise SystemExit(
+                f"{out}: made with {', '.join(sorted(made)) or 'nothing'} only (--only), "
+                f"not {', '.join(sorted(wanted))}; use a new --tag"
+            )
         return out
     live_replay = {v: "train" for v, m in meta.items() if m["source"] in gen.REPLAY_SETS}
     live_nuaa = {v: "train" for v, m in meta.items() if m["source"] == "nuaa"}
@@ -114,8 +121,15 @@ def synth_pools(
     if prints:  # (left out while iterating on replays only: --only replay)
         source = gen.run_cache("nuaa", live_nuaa, [pools["nuaa"]], root=OUT)
         synthesize_cache(source, out, kind="print", per_live=1, seed=1000 * seed + 12, workers=2)
-    (out / ".done").write_text(f"{time.perf_counter() - start:.0f} s\n")
+    (out / ".done").write_text(f"{time.perf_counter() - start:.0f} s\n{' '.join(sorted(wanted))}\n")
     return out
+
+
+def _made_parts(done: Path) -> list[str]:
+    """What a synthesized pool holds (``replays``, ``prints``), from its ``.done``; a pool finished before that was
+    recorded holds both."""
+    lines = done.read_text().splitlines()
+    return lines[1].split() if len(lines) > 1 else ["prints", "replays"]
 
 
 def _upright_turns(image: np.ndarray, detector) -> int:

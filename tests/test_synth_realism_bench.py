@@ -103,3 +103,15 @@ def test_image_statistics_known_inputs(realism):
     # 8 x 8 blocks: steps only across block borders.
     blocks = np.kron(np.random.default_rng(0).integers(0, 255, (16, 16)), np.ones((8, 8))).astype(np.uint8)
     assert realism.image_statistics(np.repeat(blocks[..., None], 3, axis=2))["blockiness"] > 10
+
+
+def test_a_pool_made_with_only_one_kind_is_not_reused_for_the_other(realism, tmp_path, monkeypatch):
+    monkeypatch.setattr(realism, "OUT", tmp_path)
+    pool = tmp_path / "synth-t-s0"
+    pool.mkdir()
+    (pool / ".done").write_text("12 s\nprints\n")
+    assert realism.synth_pools({}, {}, "t", 0, "source", prints=True, replays=False) == pool
+    with pytest.raises(SystemExit, match="made with prints only"):
+        realism.synth_pools({}, {}, "t", 0, "source", prints=True, replays=True)
+    (pool / ".done").write_text("12 s\n")  # finished before the parts were recorded: both
+    assert realism.synth_pools({}, {}, "t", 0, "source") == pool
