@@ -41,6 +41,7 @@ from stasn.synth._sampling import (
     pick,
     uniform,
 )
+from stasn.synth.camera import srgb_to_linear_image
 from stasn.synth.capture import blur_linear
 from stasn.synth.geometry import cylinder_maps, jacobian, plane_homography, sensor_homography, surface_optics
 from stasn.synth.medium import (
@@ -505,7 +506,7 @@ class PrintSynthesizer:
     def _print_exposure(frame: np.ndarray, level: float) -> np.ndarray:
         """The print's density correction: the image's linear light scaled so that its central half (the face)
         averages ``level`` of paper white; brighter parts clip to paper white."""
-        linear = ((frame.astype(np.float32) / 255.0 + 0.055) / 1.055) ** 2.4  # sRGB decoding (no toe: fine here)
+        linear = srgb_to_linear_image(frame)
         h, w = frame.shape[:2]
         centre = linear[h // 4 : h - h // 4, w // 4 : w - w // 4] @ np.array([0.2126, 0.7152, 0.0722], np.float32)
         linear = np.clip(linear * np.float32(level / max(float(centre.mean()), 1e-4)), 0.0, 1.0)
@@ -532,8 +533,7 @@ class PrintSynthesizer:
         ramp = np.repeat(np.arange(256, dtype=np.uint8)[:, None, None], 3, axis=2)  # [256, 1, 3] greys
         reflectance = ht.ink_reflectance(cls._coverage(ramp, p), **ink)[:, 0]
         luma = np.maximum.accumulate(reflectance @ np.array([0.2126, 0.7152, 0.0722], np.float32))
-        tone = np.arange(256) / 255.0
-        linear = np.where(tone <= 0.04045, tone / 12.92, ((tone + 0.055) / 1.055) ** 2.4)  # sRGB decoding
+        linear = srgb_to_linear_image(np.arange(256, dtype=np.uint8)).astype(np.float64)
         target = luma[0] + (luma[-1] - luma[0]) * linear
         wanted = np.interp(target, luma + np.arange(256) * 1e-9, np.arange(256.0))  # strictly increasing for interp
         lut = (1.0 - p.calibration) * np.arange(256.0) + p.calibration * wanted
