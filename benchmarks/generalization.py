@@ -51,6 +51,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -321,17 +322,13 @@ def train_run(
     name: str, cache: Path, model: str, seed: int, epochs: int, overrides: list[str], schedule: str = "staged"
 ) -> Path:
     """Train (or reuse) one run on ``configs/lite.yaml`` + ``overrides`` (``key=value``); returns its best checkpoint
-    (lowest dev ACER)."""
+    (lowest dev ACER). A finished run is reused only when the recipe it recorded is the one asked for: a run of an
+    older default (``configs/lite.yaml`` changed since) stops the benchmark with the keys that differ."""
     from stasn.train.config import load_experiment
     from stasn.train.run import train_experiment
 
-    best = OUT / "runs" / name / "checkpoints" / "best.ckpt"
-    if best.is_file() and (OUT / "runs" / name / ".done").is_file():
-        try:
-            return selected_checkpoint(OUT / "runs" / name)
-        except UnrecoverableSelection as exc:
-            print(f"{exc}: training it again", flush=True)
-            (OUT / "runs" / name / ".done").unlink()
+    run_dir = OUT / "runs" / name
+    best = run_dir / "checkpoints" / "best.ckpt"
     model_keys, stages = model_overrides(model, epochs, schedule)
     config = load_experiment(
         [ROOT / "configs" / "_base.yaml", ROOT / "configs" / "lite.yaml"],
@@ -344,9 +341,53 @@ def train_run(
     values["data"]["prepare"]["dataset"] = None
     values["train"].update(stages=stages, warmup_steps=20, log_every_n_steps=20)
     config = load_experiment(None, overrides=overrides, base=values)
+    if best.is_file() and (run_dir / ".done").is_file():
+        differences = recipe_differences(yaml.safe_load((run_dir / "config.yaml").read_text()), config.to_dict())
+        if differences:
+            raise SystemExit(
+                f"{run_dir}: trained with another recipe ({', '.join(differences)}); move it aside to train this "
+                "one, or pass --set to reuse it"
+            )
+        try:
+            return selected_checkpoint(run_dir)
+        except UnrecoverableSelection as exc:
+            print(f"{exc}: training it again", flush=True)
+            (run_dir / ".done").unlink()
     train_experiment(config, overwrite=best.is_file(), evaluate_test=False, enable_progress_bar=False)
-    (OUT / "runs" / name / ".done").touch()
-    return selected_checkpoint(OUT / "runs" / name)
+    (run_dir / ".done").touch()
+    return selected_checkpoint(run_dir)
+
+
+# Where a run was written, how many loader workers it had: not part of what it learned.
+_NOT_RECIPE = {"name", "output_dir", "data.cache", "data.num_workers", "data.prepare.workers"}
+
+
+def _flatten(values: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def recipe_differences(recorded: dict, wanted: dict) -> list[str]:
+    """``key: recorded -> wanted`` for every configuration key (dotted) whose value differs between a run's recorded
+    ``config.yaml`` and the configuration asked for. A key the recorded one lacks (added to stasn after the run
+    trained) counts at its code default, which is what the run trained with."""
+    from stasn.train.config import ExperimentConfig
+
+    defaults = _flatten(ExperimentConfig().to_dict())
+    done = _flatten(recorded or {})
+    out = []
+    for key, value in _flatten(wanted).items():
+        if key in _NOT_RECIPE:
+            continue
+        before = done.get(key, defaults.get(key))
+        if before != value:
+            out.append(f"{key}: {before!r} -> {value!r}")
+    return out
 
 
 class UnrecoverableSelection(RuntimeError):

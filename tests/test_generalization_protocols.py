@@ -132,3 +132,33 @@ def test_override_tags_keep_keys_and_values_apart(gen):
     tags = {gen.override_tag(o) for o in ("data.exposure=0.5", "data.jpeg=0.5", "data.jpeg=0.25", "model.dropout=0.5")}
     assert len(tags) == 4
     assert gen.override_tag("data.exposure=0.5") == "exposure0.5"
+
+
+def test_recipe_differences_name_the_changed_keys(gen):
+    from stasn.train.config import ExperimentConfig
+
+    wanted = ExperimentConfig().to_dict()
+    wanted["data"]["exposure"] = 0.5
+    recorded = ExperimentConfig().to_dict()
+    recorded.update(name="elsewhere", output_dir="/somewhere/else")  # where a run lives is not its recipe
+    assert gen.recipe_differences(recorded, wanted) == ["data.exposure: 0.0 -> 0.5"]
+    recorded["data"]["exposure"] = 0.5
+    assert gen.recipe_differences(recorded, wanted) == []
+    del recorded["train"]["min_steps"]  # a key added after the run trained counts at its default
+    wanted["train"]["min_steps"] = 150
+    assert gen.recipe_differences(recorded, wanted) == ["train.min_steps: 0 -> 150"]
+
+
+def test_a_finished_run_of_another_recipe_is_not_reused(gen, tmp_path, monkeypatch):
+    import yaml
+    from stasn.train.config import ExperimentConfig
+
+    monkeypatch.setattr(gen, "OUT", tmp_path)
+    run = tmp_path / "runs" / "old-default-s0"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "best.ckpt").write_bytes(b"")
+    (run / ".done").touch()
+    recorded = ExperimentConfig().to_dict()  # trained before lite.yaml's recipe: another backbone, no exposure
+    (run / "config.yaml").write_text(yaml.safe_dump(recorded, sort_keys=False))
+    with pytest.raises(SystemExit, match=r"old-default-s0: trained with another recipe \(model.backbone"):
+        gen.train_run("old-default-s0", tmp_path / "cache", "stasn", 0, 2, [], "joint")
