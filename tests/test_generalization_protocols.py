@@ -151,6 +151,7 @@ def test_recipe_differences_name_the_changed_keys(gen):
 
 def test_a_finished_run_of_another_recipe_is_not_reused(gen, tmp_path, monkeypatch):
     import yaml
+
     from stasn.train.config import ExperimentConfig
 
     monkeypatch.setattr(gen, "OUT", tmp_path)
