@@ -656,8 +656,10 @@ def run_protocol(
                     checkpoint = train_run(name, cache, model, seed, epochs, overrides, schedule)
                     dev = model_scores(checkpoint, cache, "dev")
                     run = {"split": split_name, "data": data, "model": model, "seed": seed, "name": name}
+                    run["scores"] = {"dev": dev}  # spoof score per item: which items fail, without re-scoring
                     for ph, where in (("plain", cache), ("face-gain", gain_cache)):
-                        run[ph] = rates(dev, model_scores(checkpoint, where, "test"), labels, projects)
+                        run["scores"][ph] = model_scores(checkpoint, where, "test")
+                        run[ph] = rates(dev, run["scores"][ph], labels, projects)
                     run["seconds"] = time.perf_counter() - start
                     run["steps"] = _trained_steps(checkpoint)
                     results["runs"].append(run)
