@@ -128,6 +128,7 @@ def _nuaa_samples() -> tuple[list[Sample], dict[str, dict]]:
             "flags": [],
             "session": s.session,
             "subject": s.subject,
+            "label": s.label,
         }
         for s in samples
     }
@@ -490,17 +491,31 @@ def rates(
 
 
 # --- protocols ------------------------------------------------------------------------------------------------------
-def _splits_nuaa_sessions(meta: dict[str, dict], with_live_faces: bool = False) -> list[tuple[str, dict[str, str]]]:
+def one_class_subjects(meta: dict[str, dict], items: list[str]) -> set[str]:
+    """Subjects whose ``items`` are all of one class (live only or attack only): trained on, a model can learn the
+    person as the class (NUAA session 01 holds subject 0008 as prints only; session 02, 0002 and 0003)."""
+    classes: dict[str, set[int]] = defaultdict(set)
+    for v in items:
+        classes[meta[v]["subject"]].add(meta[v]["label"])
+    return {subject for subject, seen in classes.items() if len(seen) == 1}
+
+
+def _splits_nuaa_sessions(
+    meta: dict[str, dict], with_live_faces: bool = False, drop_one_class: bool = False
+) -> list[tuple[str, dict[str, str]]]:
     """Train on one NUAA session (2 of its subjects as dev), test on the other; ``with_live_faces``: every
-    ``live-faces`` image trains too (more people, cameras and light for the live class, as in protocols 2 and 3)."""
+    ``live-faces`` image trains too (more people, cameras and light for the live class, as in protocols 2 and 3);
+    ``drop_one_class``: the training session's subjects seen in one class only are left out of train and dev."""
     out = []
     nuaa = {v: m for v, m in meta.items() if m["source"] == "nuaa"}
     for train_session, test_session in (("01", "02"), ("02", "01")):
         subjects = sorted({m["subject"] for m in nuaa.values() if m["session"] == train_session})
         dev = set(subjects[i] for i in np.random.default_rng(0).permutation(len(subjects))[:2])
+        session_items = [v for v, m in nuaa.items() if m["session"] == train_session]
+        left_out = one_class_subjects(nuaa, session_items) if drop_one_class else set()
         assignment = {}
         for v, m in nuaa.items():
-            if m["session"] == train_session:
+            if m["session"] == train_session and m["subject"] not in left_out:
                 assignment[v] = "dev" if m["subject"] in dev else "train"
             elif m["session"] == test_session:
                 assignment[v] = "test"
@@ -589,6 +604,7 @@ def run_protocol(
     with_nuaa: bool = False,
     synth_name: str = "synth",
     with_live_faces: bool = False,
+    drop_one_class: bool = False,
 ) -> dict:
     pools, meta = prepare_pools()
     synth = synth_pool(pools, synth_name) if any(d != "real" for d in datas) else None
@@ -610,6 +626,7 @@ def run_protocol(
     tag = "-joint" if schedule == "joint" else ""
     tag += "-nuaa" if with_nuaa and protocol == "leave-projects-out" else ""
     live_tag = "-livefaces" if with_live_faces and protocol == "nuaa-sessions" else ""
+    live_tag += "-bothclasses" if drop_one_class and protocol == "nuaa-sessions" else ""
     tag += live_tag
     tag += "".join(f"-{override_tag(o)}" for o in overrides)
     results = {
@@ -619,6 +636,7 @@ def run_protocol(
         "overrides": overrides,
         "with_nuaa": with_nuaa,
         "with_live_faces": with_live_faces,
+        "drop_one_class": drop_one_class,
         "synth_pool": synth_name,
         "splits": {},
         "runs": [],
@@ -626,7 +644,7 @@ def run_protocol(
     if protocol == "leave-projects-out":
         splits = SPLITS[protocol](meta, with_nuaa)
     elif protocol == "nuaa-sessions":
-        splits = SPLITS[protocol](meta, with_live_faces)
+        splits = SPLITS[protocol](meta, with_live_faces, drop_one_class)
     else:
         splits = SPLITS[protocol](meta)
     for split_name, assignment in splits:
@@ -785,6 +803,7 @@ def _write(protocol: str, results: dict) -> None:
     schedule = "-joint" if results.get("schedule") == "joint" else ""
     schedule += "-nuaa" if results.get("with_nuaa") and protocol == "leave-projects-out" else ""
     schedule += "-livefaces" if results.get("with_live_faces") and protocol == "nuaa-sessions" else ""
+    schedule += "-bothclasses" if results.get("drop_one_class") and protocol == "nuaa-sessions" else ""
     stem = f"{protocol}-e{results['epochs']}{schedule}" + "".join(f"-{o}" for o in results["overrides"])
     stem += "" if results.get("synth_pool", "synth") == "synth" else f"-{results['synth_pool']}"
     path = folder / f"{stem}.json"
@@ -815,6 +834,11 @@ def main() -> None:
         "--with-live-faces",
         action="store_true",
         help="nuaa-sessions: train on the live-faces images too (as protocols 2 and 3 do)",
+    )
+    parser.add_argument(
+        "--drop-one-class-subjects",
+        action="store_true",
+        help="nuaa-sessions: leave out of training the subjects the training session holds in one class only",
     )
     parser.add_argument(
         "--synth-pool",
@@ -848,6 +872,7 @@ def main() -> None:
             args.with_nuaa,
             args.synth_pool,
             args.with_live_faces,
+            args.drop_one_class_subjects,
         )
         print("\n" + summarize(results) + "\n")
 

@@ -163,3 +163,27 @@ def test_a_finished_run_of_another_recipe_is_not_reused(gen, tmp_path, monkeypat
     (run / "config.yaml").write_text(yaml.safe_dump(recorded, sort_keys=False))
     with pytest.raises(SystemExit, match=r"old-default-s0: trained with another recipe \(model.backbone"):
         gen.train_run("old-default-s0", tmp_path / "cache", "stasn", 0, 2, [], "joint")
+
+
+def test_one_class_subjects_are_left_out_of_training_only(gen):
+    meta = {}
+    for s in range(9):
+        for session in ("01", "02"):
+            for label in (0, 1):
+                if (s, session, label) in {(7, "01", 0), (1, "02", 0)}:  # as NUAA: a person printed, never live
+                    continue
+                meta[f"n{s}-{session}-{label}"] = {
+                    "source": "nuaa",
+                    "project": "nuaa",
+                    "subject": f"{s:04d}",
+                    "session": session,
+                    "label": label,
+                }
+    assert gen.one_class_subjects(meta, [v for v in meta if v.split("-")[1] == "01"]) == {"0007"}
+    kept = dict(gen._splits_nuaa_sessions(meta))
+    dropped = dict(gen._splits_nuaa_sessions(meta, drop_one_class=True))
+    assert kept["s01-to-s02"]["n7-01-1"] in ("train", "dev") and "n7-01-1" not in dropped["s01-to-s02"]
+    assert "n1-02-1" not in dropped["s02-to-s01"] and dropped["s02-to-s01"]["n1-01-0"] == "test"  # test keeps all
+    assert {v for v, s in dropped["s01-to-s02"].items() if s == "test"} == {
+        v for v, s in kept["s01-to-s02"].items() if s == "test"
+    }
