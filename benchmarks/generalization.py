@@ -57,7 +57,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from stasn.data.cache import cache_video_id  # noqa: E402
 from stasn.data.detect import Detection, FaceDetector, WholeImageDetector, YuNetDetector  # noqa: E402
-from stasn.data.manifest import CacheInfo, ManifestRow, read_manifest, write_cache_info, write_manifest  # noqa: E402
+from stasn.data.manifest import (  # noqa: E402
+    CacheInfo,
+    ManifestRow,
+    one_class_subjects,
+    read_manifest,
+    write_cache_info,
+    write_manifest,
+)
 from stasn.datasets import open_dataset  # noqa: E402
 from stasn.datasets.base import FaceAnnotations, Sample  # noqa: E402
 
@@ -491,15 +498,6 @@ def rates(
 
 
 # --- protocols ------------------------------------------------------------------------------------------------------
-def one_class_subjects(meta: dict[str, dict], items: list[str]) -> set[str]:
-    """Subjects whose ``items`` are all of one class (live only or attack only): trained on, a model can learn the
-    person as the class (NUAA session 01 holds subject 0008 as prints only; session 02, 0002 and 0003)."""
-    classes: dict[str, set[int]] = defaultdict(set)
-    for v in items:
-        classes[meta[v]["subject"]].add(meta[v]["label"])
-    return {subject for subject, seen in classes.items() if len(seen) == 1}
-
-
 def _splits_nuaa_sessions(
     meta: dict[str, dict], with_live_faces: bool = False, drop_one_class: bool = False
 ) -> list[tuple[str, dict[str, str]]]:
@@ -512,7 +510,11 @@ def _splits_nuaa_sessions(
         subjects = sorted({m["subject"] for m in nuaa.values() if m["session"] == train_session})
         dev = set(subjects[i] for i in np.random.default_rng(0).permutation(len(subjects))[:2])
         session_items = [v for v, m in nuaa.items() if m["session"] == train_session]
-        left_out = one_class_subjects(nuaa, session_items) if drop_one_class else set()
+        left_out = (
+            set(one_class_subjects((nuaa[v]["subject"], nuaa[v]["label"]) for v in session_items))
+            if drop_one_class
+            else set()
+        )
         assignment = {}
         for v, m in nuaa.items():
             if m["session"] == train_session and m["subject"] not in left_out:

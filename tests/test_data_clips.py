@@ -284,3 +284,22 @@ def test_train_clips_per_video_sets_the_epoch_length(tmp_path):
         )
         module.setup("fit")
         assert len(module.train_dataloader().sampler) == 3 * len(module.train_set)
+
+
+def test_training_subjects_seen_as_attacks_only_are_named(tmp_path, caplog):
+    from stasn.data.manifest import one_class_subjects
+
+    assert one_class_subjects([("a", 0), ("a", 1), ("b", 1), ("c", 0), ("", 1)]) == {"b": 1, "c": 0}
+    cache = make_cache(
+        tmp_path,
+        {  # subject = the first two characters: "pa" both classes, "pb" printed only, "pc" live only
+            "pa1": (0, "live", "train", ["ok"] * 2),
+            "pa2": (1, "print", "train", ["ok"] * 2),
+            "pb1": (1, "print", "train", ["ok"] * 2),
+            "pc1": (0, "live", "train", ["ok"] * 2),
+            "pd1": (1, "print", "dev", ["ok"] * 2),
+        },
+    )
+    with caplog.at_level("WARNING", logger="stasn.data.datamodule"):
+        CacheDataModule(cache, num_frames=2, num_workers=0).setup("fit")
+    assert "1 training subject(s) appear as attacks only (pb)" in caplog.text and "pd" not in caplog.text

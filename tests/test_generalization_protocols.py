@@ -179,7 +179,8 @@ def test_one_class_subjects_are_left_out_of_training_only(gen):
                     "session": session,
                     "label": label,
                 }
-    assert gen.one_class_subjects(meta, [v for v in meta if v.split("-")[1] == "01"]) == {"0007"}
+    session_01 = [(m["subject"], m["label"]) for v, m in meta.items() if m["session"] == "01"]
+    assert gen.one_class_subjects(session_01) == {"0007": 1}
     kept = dict(gen._splits_nuaa_sessions(meta))
     dropped = dict(gen._splits_nuaa_sessions(meta, drop_one_class=True))
     assert kept["s01-to-s02"]["n7-01-1"] in ("train", "dev") and "n7-01-1" not in dropped["s01-to-s02"]

@@ -26,8 +26,16 @@ from torch.utils.data import DataLoader, RandomSampler, WeightedRandomSampler
 
 from stasn.data.augment import ClipAugment
 from stasn.data.clips import ClipDataset, SynthTransform, balance_weights
-from stasn.data.manifest import MANIFEST_NAME, CacheInfo, ManifestRow, read_cache_info, read_manifest
+from stasn.data.manifest import (
+    MANIFEST_NAME,
+    CacheInfo,
+    ManifestRow,
+    one_class_subjects,
+    read_cache_info,
+    read_manifest,
+)
 from stasn.errors import DataError
+from stasn.labels import SPOOF
 
 __all__ = ["CacheDataModule", "SAMPLE_BY"]
 
@@ -160,6 +168,7 @@ class CacheDataModule(L.LightningDataModule):
             )
             if len(self.train_set) == 0:
                 raise ValueError(f"{self.cache_dir}: no usable train clips; was the train split prepared?")
+            _warn_one_class_subjects(self.cache_dir, self._rows)
         if stage in (None, "fit", "validate") and self.val_set is None:
             self.val_set = self._eval_set("dev")
         if stage in (None, "test", "predict") and self.test_set is None:
@@ -220,3 +229,21 @@ class CacheDataModule(L.LightningDataModule):
             raise ValueError(f"split {split!r} is not built yet; call setup() first")
         labels = np.asarray(dataset.labels)
         return {"live": int((labels == 0).sum()), "spoof": int((labels == 1).sum())}
+
+
+def _warn_one_class_subjects(cache_dir: Path, rows: list[ManifestRow]) -> None:
+    """Log the training subjects that appear as attacks only (a model can learn the person as the attack)."""
+    attack_only = sorted(
+        s
+        for s, label in one_class_subjects((r.subject, r.label) for r in rows if r.split == "train").items()
+        if label == SPOOF
+    )
+    if attack_only:
+        shown = ", ".join(attack_only[:5]) + (" ..." if len(attack_only) > 5 else "")
+        log.warning(
+            "%s: %d training subject(s) appear as attacks only (%s): a model can learn who they are instead of "
+            "liveness; add their live captures or leave them out of train",
+            cache_dir,
+            len(attack_only),
+            shown,
+        )

@@ -216,3 +216,14 @@ def rows_by_video(rows: Sequence[ManifestRow]) -> dict[str, list[ManifestRow]]:
     for frames in groups.values():
         frames.sort(key=lambda r: r.frame_index)
     return groups
+
+
+def one_class_subjects(pairs: Iterable[tuple[str, int]]) -> dict[str, int]:
+    """Subjects seen in one class only, from ``(subject, label)`` pairs (``label``: 0 live, 1 spoof; empty subjects
+    ignored) -> that class. Trained on, such a person is a shortcut: a model can learn who they are instead of
+    liveness (NUAA session 01 holds subject 0008 as prints only; its live face in session 02 scored as an attack)."""
+    classes: dict[str, set[int]] = {}
+    for subject, label in pairs:
+        if subject:
+            classes.setdefault(subject, set()).add(int(label))
+    return {subject: next(iter(seen)) for subject, seen in classes.items() if len(seen) == 1}
