@@ -16,7 +16,9 @@ away the brightness shortcut of these projects (their attacks are brighter than 
 Protocols (``--protocol``):
 
 1. ``nuaa-sessions`` — train on NUAA session 01, test on session 02, and the reverse; threshold from 2 held-out
-   subjects of the training session (the sessions share their 9 people: a new session, not new people).
+   subjects of the training session (the sessions share their 9 people: a new session, not new people). Subjects
+   the training session holds as prints only are left out of its training (``--one-class-subjects drop``): trained
+   on, the model learns the person as the attack and rejects their live face in the other session.
 2. ``leave-projects-out`` — the 16 replay projects in 4 folds grouped by project (each held out once, never split);
    train on the other folds' projects + NUAA + live-faces, threshold on 2 training projects held out as dev, test on
    the held-out fold; per-project and mean AUC.
@@ -35,7 +37,8 @@ MiniFASNet V2 + V1SE. One seed of protocol 2 takes about 8-15 min on 2 cores (re
 
 Everything goes to ``runs/generalization/`` (ignored by git): pools of face crops made once, per-run caches (their
 manifests only; crops are linked), checkpoints, and ``results/<protocol>.{md,json}``. Re-running reuses pools and
-finished runs (delete ``runs/generalization/runs/<name>`` to train one again).
+finished runs whose recorded configuration is the one asked for (a run of another recipe stops the benchmark;
+delete or move ``runs/generalization/runs/<name>`` to train it again). Results keep every item's spoof score.
 """
 
 from __future__ import annotations
@@ -838,9 +841,11 @@ def main() -> None:
         help="nuaa-sessions: train on the live-faces images too (as protocols 2 and 3 do)",
     )
     parser.add_argument(
-        "--drop-one-class-subjects",
-        action="store_true",
-        help="nuaa-sessions: leave out of training the subjects the training session holds in one class only",
+        "--one-class-subjects",
+        default="drop",
+        choices=["drop", "keep"],
+        help="nuaa-sessions: the training session's subjects seen in one class only (0008 in session 01, 0002 and 0003 "
+        "in session 02: prints only) are left out of training (drop; runs tagged -bothclasses) or kept",
     )
     parser.add_argument(
         "--synth-pool",
@@ -874,7 +879,7 @@ def main() -> None:
             args.with_nuaa,
             args.synth_pool,
             args.with_live_faces,
-            args.drop_one_class_subjects,
+            args.one_class_subjects == "drop",
         )
         print("\n" + summarize(results) + "\n")
 
