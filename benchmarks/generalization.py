@@ -357,7 +357,7 @@ def train_run(
         if differences:
             raise SystemExit(
                 f"{run_dir}: trained with another recipe ({', '.join(differences)}); move it aside to train this "
-                "one, or pass --set to reuse it"
+                "one, or pass the --set key=value that reproduces its recipe to reuse it"
             )
         try:
             return selected_checkpoint(run_dir)
