@@ -4,7 +4,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PIP := $(PY) -m pip
+# --no-cache-dir: torch's CUDA wheels are several GB; a cached copy beside the install can fill a CI disk.
+PIP := $(PY) -m pip --no-cache-dir
 PYTEST_ARGS ?=
 
 .PHONY: demo test lint bench clean-venv
