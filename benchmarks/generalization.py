@@ -226,16 +226,23 @@ def _rows_by_video(rows: list[ManifestRow]) -> dict[str, list[ManifestRow]]:
     return dict(grouped)
 
 
+# Replay ranges a named pool draws from beyond the synthesizer's defaults. "synth-v4": the camera meters the screen and
+# the darker room around it together, so the screen over-exposes as in the real replays (docs/synthesis.md, v4).
+POOL_REPLAY_RANGES: dict[str, dict] = {"synth-v4": {"meter_share": (0.1, 0.6)}}
+
+
 def synth_pool(pools: dict[str, Path], name: str = "synth") -> Path:
     """One synthesized replay per live item of every pool (and one print per NUAA live capture), made once with the
-    synthesizer of the day into ``pool-<name>``: a new ``name`` compares another synthesizer version."""
-    from stasn.synth import synthesize_cache
+    synthesizer of the day (and ``POOL_REPLAY_RANGES[name]``) into ``pool-<name>``: a new ``name`` compares another
+    synthesizer version."""
+    from stasn.synth import ReplayRanges, synthesize_cache
 
     out = OUT / f"pool-{name}"
     if (out / ".done").is_file():
         return out
-    synthesize_cache(pools["images"], out, kind="replay", per_live=1, seed=11, workers=2)
-    synthesize_cache(pools["nuaa"], out, kind="replay", per_live=1, seed=12, workers=2)
+    ranges = ReplayRanges(**POOL_REPLAY_RANGES[name]) if name in POOL_REPLAY_RANGES else None
+    synthesize_cache(pools["images"], out, kind="replay", per_live=1, seed=11, workers=2, ranges=ranges)
+    synthesize_cache(pools["nuaa"], out, kind="replay", per_live=1, seed=12, workers=2, ranges=ranges)
     synthesize_cache(pools["nuaa"], out, kind="print", per_live=1, seed=13, workers=2)
     (out / ".done").touch()
     return out
@@ -851,7 +858,8 @@ def main() -> None:
         "--synth-pool",
         default="synth",
         help="name of the synthesized pool (runs/generalization/pool-<name>, made once with the current synthesizer): "
-        "a new name measures another synthesizer version; its runs and result files carry the name",
+        "a new name measures another synthesizer version; its runs and result files carry the name. synth-v4: "
+        "replays with the screen over-exposed as the real ones are (meter_share 0.1-0.6)",
     )
     parser.add_argument(
         "--tables", action="store_true", help="only rewrite results/*.md from the results/*.json already there"

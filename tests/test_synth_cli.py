@@ -16,7 +16,7 @@ from stasn.cli.main import app
 from stasn.data.manifest import CacheInfo, ManifestRow, read_cache_info, read_manifest, write_cache_info, write_manifest
 from stasn.data.video import read_image
 from stasn.labels import LIVE, SPOOF
-from stasn.synth import PrintParams, PrintSynthesizer, ReplayParams, ReplaySynthesizer, synthesize_cache
+from stasn.synth import PrintParams, PrintSynthesizer, ReplayParams, ReplayRanges, ReplaySynthesizer, synthesize_cache
 from stasn.testing.faces import draw_face
 
 INFO = CacheInfo(face_size=32, highres_size=64)
@@ -119,6 +119,16 @@ def test_cli_synth_errors_are_one_line(tmp_path: Path, setup: str, message: str)
     result = runner.invoke(app, ["synth", "--live", str(live), "--out", str(out)])
     assert result.exit_code == 1
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_synthesize_cache_draws_from_given_ranges(tmp_path: Path) -> None:
+    _live_cache(tmp_path / "live")
+    ranges = ReplayRanges(meter_share=(0.3, 0.3))
+    summary = synthesize_cache(tmp_path / "live", tmp_path / "out", kind="replay", seed=0, ranges=ranges)
+    shares = {r.extra["synth"]["params"]["meter_share"] for r in read_manifest(summary.manifest)}
+    assert shares == {0.3}  # the default ranges fix it at 1.0
+    with pytest.raises(ValueError, match="print attacks draw from PrintRanges, got ReplayRanges"):
+        synthesize_cache(tmp_path / "live", tmp_path / "out", kind="print", ranges=ranges)
 
 
 @pytest.mark.slow

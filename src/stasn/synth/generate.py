@@ -49,8 +49,8 @@ from stasn.labels import LIVE, SPOOF
 from stasn.media import IMAGE_SUFFIXES
 from stasn.pools import run_jobs
 from stasn.synth.kinds import SYNTHESIZERS
-from stasn.synth.printing import PrintParams
-from stasn.synth.replay import ReplayParams, ReplaySynthesizer
+from stasn.synth.printing import PrintParams, PrintRanges
+from stasn.synth.replay import ReplayParams, ReplayRanges, ReplaySynthesizer
 
 __all__ = ["SynthSummary", "LiveVideo", "find_live_videos", "synthesize_cache"]
 
@@ -182,6 +182,7 @@ class _Job:
     info: CacheInfo
     templates: str | None = None  # replay only: real device templates (template mode)
     template_ratio: float = 0.5
+    ranges: ReplayRanges | PrintRanges | None = None  # None: the kind's default ranges
 
 
 def _seed_sequence(seed: int, kind: str, video_id: str, number: int) -> np.random.SeedSequence:
@@ -198,9 +199,9 @@ def attack_video_id(kind: str, source_video_id: str, number: int) -> str:
 def _make_attack(job: _Job) -> list[ManifestRow]:
     """Synthesize one attack video, write its crops, return its manifest rows."""
     if job.templates is not None:
-        synth = ReplaySynthesizer(templates=job.templates, template_ratio=job.template_ratio)
+        synth = ReplaySynthesizer(job.ranges, templates=job.templates, template_ratio=job.template_ratio)
     else:
-        synth = SYNTHESIZERS[job.kind]()
+        synth = SYNTHESIZERS[job.kind](job.ranges)
     rng = np.random.default_rng(_seed_sequence(job.seed, job.kind, job.video.video_id, job.number))
     params = synth.sample_params(rng)
     clip = _load_clip(job.video, job.info.highres_size)
@@ -256,6 +257,7 @@ def synthesize_cache(
     progress: Callable[[int, int], None] | None = None,
     templates: str | Path | None = None,
     template_ratio: float = 0.5,
+    ranges: ReplayRanges | PrintRanges | None = None,
 ) -> SynthSummary:
     """Synthesize ``per_live`` attacks of ``kind`` from every live video of ``live`` into the cache ``out``.
 
@@ -271,6 +273,8 @@ def synthesize_cache(
         templates: replay only: a folder of real device templates (``stasn templates extract``); a share
             ``template_ratio`` of the attacks is composited into them (``extra["synth"]["mode"] == "template"``).
         template_ratio: share of template-mode attacks when ``templates`` is given.
+        ranges: the parameter ranges to draw from (:class:`ReplayRanges` for ``"replay"``, :class:`PrintRanges` for
+            ``"print"``); ``None`` = the kind's defaults. Each attack's drawn parameters are kept in its manifest row.
 
     Returns:
         :class:`SynthSummary`.
@@ -279,11 +283,15 @@ def synthesize_cache(
         raise ValueError(f"Unknown attack kind {kind!r}. Valid values are {{{', '.join(SYNTHESIZERS)}}}.")
     if per_live < 1:
         raise ValueError(f"per_live must be >= 1, got {per_live}")
+    if ranges is not None and not isinstance(ranges, SYNTHESIZERS[kind].ranges_type):
+        wanted = SYNTHESIZERS[kind].ranges_type.__name__
+        raise ValueError(f"{kind} attacks draw from {wanted}, got {type(ranges).__name__}")
     template_root = None
     if templates is not None:
         if kind != "replay":
             raise ValueError(f"templates are screens: they make replay attacks, not {kind!r}")
-        ReplaySynthesizer(templates=templates, template_ratio=template_ratio)  # fails now on a bad folder or ratio
+        # fails now on a bad folder or ratio
+        ReplaySynthesizer(ranges, templates=templates, template_ratio=template_ratio)
         template_root = str(Path(templates).resolve())
     start = time.perf_counter()
     out = Path(out)
@@ -296,7 +304,11 @@ def synthesize_cache(
         write_cache_info(out, info)
     if removed := remove_stale_temporaries(out):
         log.info("removed %d temporary files left by an interrupted run", removed)
-    jobs = [_Job(v, n, kind, seed, out, info, template_root, template_ratio) for v in videos for n in range(per_live)]
+    jobs = [
+        _Job(v, n, kind, seed, out, info, template_root, template_ratio, ranges)
+        for v in videos
+        for n in range(per_live)
+    ]
     log.info("synthesizing %d %s attack videos from %d live videos into %s", len(jobs), kind, len(videos), out)
     new_rows: list[ManifestRow] = []
     # Workers come from a fork server and exit with this process, kill -9 included (stasn.pools).

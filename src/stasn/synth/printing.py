@@ -302,6 +302,7 @@ class PrintSynthesizer:
     """
 
     kind = "print"
+    ranges_type = PrintRanges  # what ``ranges`` takes
     attack_type = AttackType.PRINT_SYNTH.value
 
     def __init__(self, ranges: PrintRanges | None = None) -> None:

@@ -364,6 +364,7 @@ class ReplaySynthesizer:
     """
 
     kind = "replay"
+    ranges_type = ReplayRanges  # what ``ranges`` takes
     attack_type = AttackType.REPLAY_SYNTH.value
 
     def __init__(
