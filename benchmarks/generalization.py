@@ -52,6 +52,7 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import yaml
@@ -70,6 +71,9 @@ from stasn.data.manifest import (  # noqa: E402
 )
 from stasn.datasets import open_dataset  # noqa: E402
 from stasn.datasets.base import FaceAnnotations, Sample  # noqa: E402
+
+if TYPE_CHECKING:
+    from stasn.synth import ReplayRanges
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -226,21 +230,48 @@ def _rows_by_video(rows: list[ManifestRow]) -> dict[str, list[ManifestRow]]:
     return dict(grouped)
 
 
-# Replay ranges a named pool draws from beyond the synthesizer's defaults. "synth-v4": the camera meters the screen and
-# the darker room around it together, so the screen over-exposes as in the real replays (docs/synthesis.md, v4).
-POOL_REPLAY_RANGES: dict[str, dict] = {"synth-v4": {"meter_share": (0.1, 0.6)}}
+# Replay ranges a named pool draws from instead of the synthesizer's defaults (any other name: the defaults of the
+# day; "synth-v5" names today's defaults). "synth-v3": the defaults from issue 16's v3 until its v5 (docs/synthesis.md);
+# "synth-v4": v3 with the camera metering the screen and the darker room around it together, so the screen
+# over-exposes as in the real replays.
+_V3_REPLAY: dict = {
+    "meter_share": (1.0, 1.0),
+    "content_denoise": (0.0, 0.0),
+    "banding_probability": 0.25,
+    "banding_amplitude": (0.03, 0.3),
+    "reflection": {"room_level": (0.02, 0.5)},
+    "capture": {"exposure": (0.07, 0.3), "shot_noise": (5e-5, 1e-3), "read_noise": (5e-4, 4e-3)},
+}
+POOL_REPLAY_RANGES: dict[str, dict] = {"synth-v3": _V3_REPLAY, "synth-v4": {**_V3_REPLAY, "meter_share": (0.1, 0.6)}}
+
+
+def replay_ranges(overrides: dict, base: ReplayRanges | None = None) -> ReplayRanges:
+    """``base`` (default: the synthesizer's :class:`~stasn.synth.ReplayRanges`) with ``overrides`` merged in, nested
+    by field name (``{"meter_share": (0.1, 0.6), "capture": {"exposure": (0.07, 0.3)}}``); unknown names fail with
+    a ``ValueError``."""
+    from stasn.synth import ReplayRanges
+    from stasn.synth._records import from_record, to_record
+
+    def merge(base: dict, new: dict) -> dict:
+        out = dict(base)
+        for key, value in new.items():
+            nested = isinstance(value, dict) and isinstance(base.get(key), dict)
+            out[key] = merge(base[key], value) if nested else list(value) if isinstance(value, tuple) else value
+        return out
+
+    return from_record(ReplayRanges, merge(to_record(base if base is not None else ReplayRanges()), overrides))
 
 
 def synth_pool(pools: dict[str, Path], name: str = "synth") -> Path:
     """One synthesized replay per live item of every pool (and one print per NUAA live capture), made once with the
     synthesizer of the day (and ``POOL_REPLAY_RANGES[name]``) into ``pool-<name>``: a new ``name`` compares another
     synthesizer version."""
-    from stasn.synth import ReplayRanges, synthesize_cache
+    from stasn.synth import synthesize_cache
 
     out = OUT / f"pool-{name}"
     if (out / ".done").is_file():
         return out
-    ranges = ReplayRanges(**POOL_REPLAY_RANGES[name]) if name in POOL_REPLAY_RANGES else None
+    ranges = replay_ranges(POOL_REPLAY_RANGES[name]) if name in POOL_REPLAY_RANGES else None
     synthesize_cache(pools["images"], out, kind="replay", per_live=1, seed=11, workers=2, ranges=ranges)
     synthesize_cache(pools["nuaa"], out, kind="replay", per_live=1, seed=12, workers=2, ranges=ranges)
     synthesize_cache(pools["nuaa"], out, kind="print", per_live=1, seed=13, workers=2)

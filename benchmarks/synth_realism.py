@@ -151,7 +151,7 @@ def _upright_turns(image: np.ndarray, detector) -> int:
 _FACE_SHARE = 0.9  # the projects' live images are tight detector boxes: the face is ~0.9 of the image
 _BOX_SCALE = (0.9, 1.05)  # the projects' detector boxes of the filmed face, relative to the displayed image
 _MARGIN = 0.15  # the displayed frame reaches this far (share of the image's longer side) beyond the live image
-_METER_SHARE: tuple[float, float] | None = None  # --meter-share: ReplayRanges.meter_share for the source framing
+_RANGE_OVERRIDES: dict = {}  # --replay-ranges / --meter-share: ReplayRanges fields for the source framing
 
 
 def source_ranges(ranges: ReplayRanges | None = None) -> ReplayRanges:
@@ -160,8 +160,8 @@ def source_ranges(ranges: ReplayRanges | None = None) -> ReplayRanges:
     from stasn.synth import ReplayRanges
 
     r = ranges if ranges is not None else ReplayRanges()
-    if _METER_SHARE is not None:  # --meter-share
-        r = dataclasses.replace(r, meter_share=_METER_SHARE)
+    if _RANGE_OVERRIDES:  # --replay-ranges, --meter-share
+        r = gen.replay_ranges(_RANGE_OVERRIDES, r)
     padded = 1.0 + 2.0 * _MARGIN
     view = dataclasses.replace(r.view, crop_scale=tuple(v / padded for v in _BOX_SCALE))
     return dataclasses.replace(r, face_fraction=_FACE_SHARE / padded, view=view)
@@ -787,9 +787,23 @@ def main() -> None:
         help="replays (source framing): ReplayRanges.meter_share instead of the default (e.g. 0.1 0.6: the camera "
         "meters the room around the screen too, and over-exposes it)",
     )
+    parser.add_argument(
+        "--replay-ranges",
+        metavar="JSON",
+        help='replays (source framing): ReplayRanges fields to override, nested by name, e.g. \'{"meter_share": '
+        '[0.1, 0.6], "reflection": {"room_level": [0.02, 0.2]}}\'; use a new --tag for each',
+    )
     args = parser.parse_args()
-    global _METER_SHARE
-    _METER_SHARE = tuple(args.meter_share) if args.meter_share else None
+    try:
+        overrides = json.loads(args.replay_ranges) if args.replay_ranges else {}
+        if not isinstance(overrides, dict):
+            raise ValueError("expected a JSON object")
+        if args.meter_share:
+            overrides["meter_share"] = list(args.meter_share)
+        gen.replay_ranges(overrides)
+    except ValueError as error:
+        raise SystemExit(f"--replay-ranges: {error}") from None
+    _RANGE_OVERRIDES.update(overrides)
     if not (gen.SHARED / "nuaa-raw-train").is_dir():
         raise SystemExit(f"{gen.SHARED}: not found; this benchmark needs ../shared beside the checkout")
     if args.probe:

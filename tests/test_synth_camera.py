@@ -113,3 +113,24 @@ def test_capture_tone_contrast_is_drawn_recorded_and_applied():
     assert abs(punchy.mean() - flat.mean()) < 10  # not a brightening
     with pytest.raises(ValueError, match="tone_contrast must be in"):
         CaptureParams(tone_contrast=-0.1)
+
+
+def test_capture_isp_denoise_is_drawn_last_recorded_and_smooths_noise_not_edges():
+    from stasn.synth.recapture import CaptureParams, CaptureRanges, capture_clip
+
+    a = CaptureRanges(isp_denoise=(3.0, 15.0)).sample(np.random.default_rng(6))
+    assert 3.0 <= a.isp_denoise <= 15.0 and "isp_denoise" in dataclasses.asdict(a)
+    off = CaptureRanges().sample(np.random.default_rng(6))  # the default: none, and no draw taken
+    assert off.isp_denoise == 0.0 and dataclasses.replace(off, isp_denoise=a.isp_denoise) == a
+    # A noisy frame, half dark half bright: the noise goes, the edge stays.
+    half = np.where(np.arange(64)[None, :, None] < 32, 0.05, 0.4).astype(np.float32) * np.ones((64, 64, 3), np.float32)
+    noisy = {"demosaic": "none", "codec": "none", "sensor_px": 64, "read_noise": 0.01, "noise_seed": 3}
+    raw = capture_clip([half], CaptureParams(**noisy), (64, 64))[0].astype(float)
+    smooth = capture_clip([half], CaptureParams(**noisy, isp_denoise=20.0), (64, 64))[0].astype(float)
+    assert smooth[:, 40:60].std() < 0.6 * raw[:, 40:60].std()
+    step = lambda im: im[:, 36:60].mean() - im[:, 4:28].mean()  # noqa: E731
+    assert step(smooth) == pytest.approx(step(raw), abs=3.0)
+    with pytest.raises(ValueError, match="isp_denoise must be in"):
+        CaptureParams(isp_denoise=-1.0)
+    with pytest.raises(ValueError, match="isp_denoise"):
+        CaptureRanges(isp_denoise=(0.0, 500.0))

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from stasn.synth import ReplayParams, ReplayRanges, ReplaySynthesizer
+from stasn.synth.capture import denoise
 from stasn.synth.geometry import Pose, mirror_direction
 from stasn.synth.recapture import CaptureParams, CaptureRanges, ViewParams
 from stasn.testing.faces import draw_face, face_clip
@@ -223,10 +224,12 @@ def test_auto_exposure_meters_the_room_around_the_screen() -> None:
 
 def test_replay_meter_share_is_drawn_last_recorded_and_brightens_a_screen_in_a_dim_room() -> None:
     rng = lambda: np.random.default_rng(11)  # noqa: E731
-    plain = ReplaySynthesizer(SMALL).sample_params(rng())
-    metered = ReplaySynthesizer(dataclasses.replace(SMALL, meter_share=(0.3, 0.6))).sample_params(rng())
+    fixed = dataclasses.replace(SMALL, content_denoise=(0.0, 0.0))  # drawn after it: a fixed value takes no draw
+    plain = ReplaySynthesizer(dataclasses.replace(fixed, meter_share=(1.0, 1.0))).sample_params(rng())
+    metered = ReplaySynthesizer(dataclasses.replace(fixed, meter_share=(0.3, 0.6))).sample_params(rng())
     assert plain.meter_share == 1.0 and 0.3 <= metered.meter_share <= 0.6
     assert dataclasses.replace(metered, meter_share=1.0) == plain  # every other draw unchanged
+    assert 0.1 <= ReplaySynthesizer(SMALL).sample_params(rng()).meter_share <= 0.6  # the default: over-exposed
     assert ReplayParams.from_dict(json.loads(json.dumps(metered.to_dict()))) == metered
     face = draw_face(64, seed=4)
     dim = dataclasses.replace(
@@ -237,3 +240,32 @@ def test_replay_meter_share_is_drawn_last_recorded_and_brightens_a_screen_in_a_d
     assert bright > base + 20
     with pytest.raises(ValueError, match="meter_share"):
         ReplayParams(meter_share=0.0)
+
+
+def test_replay_content_denoise_is_drawn_last_recorded_and_smooths_the_media_noise_only() -> None:
+    rng = lambda: np.random.default_rng(12)  # noqa: E731
+    plain = ReplaySynthesizer(dataclasses.replace(SMALL, content_denoise=(0.0, 0.0))).sample_params(rng())
+    smoothed = ReplaySynthesizer(dataclasses.replace(SMALL, content_denoise=(10.0, 20.0))).sample_params(rng())
+    assert plain.content_denoise == 0.0 and 10.0 <= smoothed.content_denoise <= 20.0
+    assert dataclasses.replace(smoothed, content_denoise=0.0) == plain  # every other draw unchanged
+    assert ReplayParams.from_dict(json.loads(json.dumps(smoothed.to_dict()))) == smoothed
+    # The filter itself: fine noise (std 6 levels) goes, a 100-level edge stays.
+    noise = np.random.default_rng(0).normal(0.0, 6.0, (64, 64, 3))
+    image = np.clip(np.where(np.arange(64)[None, :, None] < 32, 60.0, 160.0) + noise, 0, 255).astype(np.uint8)
+    out = denoise(image, 20.0).astype(float)
+    assert out[:, 4:28].std() < 0.5 * image[:, 4:28].astype(float).std()
+    assert out[:, 36:60].mean() - out[:, 4:28].mean() == pytest.approx(100.0, abs=3.0)
+    assert denoise(image, 0.0) is image
+    # In a render: same parameters with and without it differ (the media changed), and it is validated.
+    face = (draw_face(64, seed=5).astype(float) + np.random.default_rng(1).normal(0, 8, (64, 64, 3))).clip(0, 255)
+    face = face.astype(np.uint8)
+    params = _ideal(_frontal(0.5, n=64))
+    a = ReplaySynthesizer().apply(face, params)
+    b = ReplaySynthesizer().apply(face, dataclasses.replace(params, content_denoise=25.0))
+    assert np.abs(a.astype(int) - b.astype(int)).mean() > 0.2
+    with pytest.raises(ValueError, match="content_denoise"):
+        ReplayParams(content_denoise=-1.0)
+    with pytest.raises(ValueError, match="content_denoise"):
+        ReplayRanges(content_denoise=(0.0, 500.0))
+    with pytest.raises(ValueError, match="strength"):
+        denoise(image, -1.0)

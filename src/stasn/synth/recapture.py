@@ -257,6 +257,9 @@ class CaptureRanges:
     codec: dict[str, float] = field(default_factory=lambda: {"jpeg": 0.7, "h264": 0.3})
     jpeg_quality: tuple[float, float] = (35.0, 95.0)
     crf: tuple[float, float] = (20.0, 36.0)  # H.264 constant rate factor
+    # The ISP's spatial noise reduction before sharpening (capture.denoise: bilateral colour sigma, 8-bit levels;
+    # 0 = none, the noise ranges above being what is left after it). Off here; replays set their own.
+    isp_denoise: tuple[float, float] = (0.0, 0.0)
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
@@ -278,6 +281,7 @@ class CaptureRanges:
                 "sharpen": (0, 5),
                 "jpeg_quality": (1, 100),
                 "crf": (0, 51),
+                "isp_denoise": (0, 100),
             },
         )
         if not isinstance(self.supersample, int) or not 1 <= self.supersample <= 8:
@@ -311,7 +315,8 @@ class CaptureRanges:
             jpeg_quality=int(round(uniform(rng, self.jpeg_quality))),
             crf=int(round(uniform(rng, self.crf))),
             noise_seed=new_seed(rng),
-            tone_contrast=uniform(rng, self.tone_contrast),  # drawn last: the draws before it keep their values
+            tone_contrast=uniform(rng, self.tone_contrast),  # drawn late: the draws before it keep their values
+            isp_denoise=uniform(rng, self.isp_denoise),  # drawn last, for the same reason
         )
 
 
@@ -338,6 +343,7 @@ class CaptureParams:
     jpeg_quality: int = 90
     crf: int = 23
     noise_seed: int = 0
+    isp_denoise: float = 0.0  # bilateral colour sigma of the ISP's noise reduction, 8-bit levels; 0 = none
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
@@ -349,6 +355,8 @@ class CaptureParams:
             raise ValueError(f"{owner}.demosaic: unknown {self.demosaic!r}. Valid values are {set(cam.DEMOSAIC)}.")
         if self.codec not in cam.CODECS:
             raise ValueError(f"{owner}.codec: unknown {self.codec!r}. Valid values are {set(cam.CODECS)}.")
+        if not 0 <= self.isp_denoise <= 100:
+            raise ValueError(f"{owner}.isp_denoise must be in [0, 100], got {self.isp_denoise}")
         if not 0 <= self.tone_contrast <= 1:
             raise ValueError(f"{owner}.tone_contrast must be in [0, 1], got {self.tone_contrast}")
         if self.lens_cutoff is not None and not self.lens_cutoff > 0:
@@ -395,9 +403,9 @@ def capture_clip(
     """Film linear-light frames with the camera and crop them like a face pipeline.
 
     Steps per frame: veiling glare (lens flare: a share of the mean light spread evenly), auto exposure (metered
-    on frame 0, then locked, as webcams settle), white-balance error,
-    RGGB mosaic, shot + read noise, demosaic, tone curve, saturation, sharpening; then JPEG per frame or H.264 over
-    the clip (at sensor resolution, where a camera compresses), then resize to ``out_size``.
+    on frame 0, then locked, as webcams settle), white-balance error, RGGB mosaic, shot + read noise, demosaic, tone
+    curve, noise reduction, saturation, sharpening; then JPEG per frame or H.264 over the clip (at sensor
+    resolution, where a camera compresses), then resize to ``out_size``.
 
     Args:
         linear: frames ``[n, n, 3]`` float32 (``n = params.sensor_px``), light reaching the sensor.
@@ -427,7 +435,7 @@ def capture_clip(
                 cam.bayer_mosaic(raw), shot=params.shot_noise, read=params.read_noise, rng=rng
             )
             rgb16 = cam.demosaic((mosaic * 65535.0 + 0.5).astype(np.uint16), params.demosaic)
-        out = lut[rgb16]
+        out = cam.denoise(lut[rgb16], params.isp_denoise)
         out = cam.unsharp(cam.adjust_saturation(out, params.camera_saturation), params.sharpen)
         frames.append(out)
     clip = np.stack(frames)

@@ -46,7 +46,7 @@ from stasn.synth._sampling import (
     pick,
     uniform,
 )
-from stasn.synth.capture import blur_linear
+from stasn.synth.capture import blur_linear, denoise
 from stasn.synth.devices import BEZEL_COLOURS, DEVICES, LAYOUTS
 from stasn.synth.geometry import (
     Pose,
@@ -114,20 +114,40 @@ class ReplayRanges:
     subpixel_fill: tuple[float, float] = (0.55, 0.9)  # lit share of each emitter cell (rest: black matrix)
     bleed_strength: tuple[float, float] = (0.0, 0.04)  # LCD edge bleed relative to white
     bleed_width: tuple[float, float] = (0.03, 0.25)  # decay length, fraction of the screen's short side
-    banding_probability: float = 0.25  # rolling-shutter flicker bands
-    banding_amplitude: tuple[float, float] = (0.03, 0.3)
+    # Rolling-shutter flicker bands: a PWM-dimmed panel filmed by a rolling shutter. None were seen in the real
+    # replays of the 16 projects (per-project sheets of benchmarks/synth_realism.py), and the synthesized replays the
+    # two-sample test was surest of carried strong bands (issue 16, v5): rare and faint here (were 0.25, 0.03-0.3).
+    banding_probability: float = 0.05
+    banding_amplitude: tuple[float, float] = (0.03, 0.15)
     banding_period: tuple[float, float] = (6.0, 60.0)  # sensor rows
     banding_drift: tuple[float, float] = (-1.5, 1.5)  # band phase change per frame, radians
     content_jpeg: tuple[float, float] = (40.0, 100.0)  # quality of the replayed media; 100 = not compressed
+    # The replayed media is a recording: the recording camera's denoiser and video codec have smoothed away the fine
+    # sensor noise a live frame has (real replay crops are less noisy than the same projects' live crops: fine noise
+    # 0.37 / 0.66 / 1.27 vs 0.55 / 0.90 / 1.56, 10th / 50th / 90th percentiles). Edge-preserving (bilateral) filter
+    # strength: its colour sigma in 8-bit levels, 0 = the live frame as it is.
+    content_denoise: tuple[float, float] = (5.0, 30.0)
     hand_probability: float = 0.5  # phones and tablets only; visible only when the edge is in the crop
     # The camera meters its whole frame, not our face crop: the screen (the crop's centre) gets this share of the
     # meter's weight, the room around the device the rest (at the background's level). A screen is brighter than a
-    # room, so a small share over-exposes the screen: real replays are brighter than live faces (see
-    # docs/synthesis.md). 1 = metered on the crop alone (no over-exposure).
-    meter_share: tuple[float, float] = (1.0, 1.0)
+    # room, so a small share over-exposes the screen: real replays are brighter than live faces (face-centre grey
+    # 94 / 146 / 202 vs 65 / 102 / 157, 10th / 50th / 90th percentiles; docs/synthesis.md). 1 = metered on the crop
+    # alone (no over-exposure; the default before issue 16's v5).
+    meter_share: tuple[float, float] = (0.1, 0.6)
     view: ViewRanges = field(default_factory=ViewRanges)
-    reflection: ReflectionRanges = field(default_factory=ReflectionRanges)
-    capture: CaptureRanges = field(default_factory=CaptureRanges)
+    # The room is dimmer than the screen filmed in it: room surfaces under 100-500 lux reflect some 10-80 cd/m2,
+    # a phone or monitor's white is 200-600 cd/m2, so 0.02-0.2 of the panel's white (ReflectionRanges' 0.5, and a
+    # background up to 3x the room, made the meter under-expose a fifth of the screens: darker than any real replay).
+    reflection: ReflectionRanges = field(default_factory=lambda: ReflectionRanges(room_level=(0.02, 0.2)))
+    # The camera of CaptureRanges, exposed and amplified for a bright screen: a screen is filmed at low gain, so
+    # its capture is less noisy than a face in room light (real replay crops' fine noise 0.37 / 0.66 / 1.27 vs
+    # 0.55 / 0.90 / 1.56 for the same projects' live crops), and the exposure target sits near mid-grey (0.07, the
+    # CaptureRanges floor, left a dark tail no real replay has).
+    capture: CaptureRanges = field(
+        default_factory=lambda: CaptureRanges(
+            exposure=(0.12, 0.3), shot_noise=(2.5e-5, 5e-4), read_noise=(3e-4, 2.5e-3)
+        )
+    )
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
@@ -146,6 +166,7 @@ class ReplayRanges:
             "banding_period": (1.0, 10000.0),
             "banding_drift": (-10.0, 10.0),
             "content_jpeg": (1.0, 100.0),
+            "content_denoise": (0.0, 100.0),
         }
         if not 0.1 <= self.face_fraction <= 1.0:
             raise ValueError(f"{owner}.face_fraction: expected a value in [0.1, 1], got {self.face_fraction!r}")
@@ -186,6 +207,7 @@ class ReplayParams:
     banding_phase: float = 0.0
     banding_drift: float = 0.0
     content_jpeg: int = 100
+    content_denoise: float = 0.0  # bilateral colour sigma (8-bit levels) of the replayed media; 0 = none
     hand: str = "none"  # "none", "left", "right", "bottom"
     hand_along: float = 0.0
     hand_mm: float = 20.0  # thumb width
@@ -226,6 +248,7 @@ class ReplayParams:
             (0 <= self.banding_amplitude < 1, f"banding_amplitude must be in [0, 1), got {self.banding_amplitude}"),
             (self.banding_period > 0, f"banding_period must be > 0, got {self.banding_period}"),
             (1 <= self.content_jpeg <= 100, f"content_jpeg must be in [1, 100], got {self.content_jpeg}"),
+            (0 <= self.content_denoise <= 100, f"content_denoise must be in [0, 100], got {self.content_denoise}"),
             (0 < self.meter_share <= 1, f"meter_share must be in (0, 1], got {self.meter_share}"),
         ]
         for ok, message in checks:
@@ -422,7 +445,8 @@ class ReplaySynthesizer:
             capture=r.capture.sample(rng),
         )
         # Drawn last, so that the draws above keep their values.
-        return dataclasses.replace(params, meter_share=uniform(rng, r.meter_share))
+        params = dataclasses.replace(params, meter_share=uniform(rng, r.meter_share))
+        return dataclasses.replace(params, content_denoise=uniform(rng, r.content_denoise))
 
     def __call__(self, image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ReplayParams]:
         """Sample parameters and apply them: ``(spoof, params)``."""
@@ -616,6 +640,8 @@ class ReplaySynthesizer:
             ``(texture [th, tw, 3] float32, x0, y0, kt)``: texel ``(i, j)`` is centred at medium coordinates
             ``(x0 + (i + 0.5) / kt, y0 + (j + 0.5) / kt)``.
         """
+        if p.content_denoise > 0:  # the recording's denoiser and codec (see ReplayRanges.content_denoise)
+            frame = denoise(frame, p.content_denoise)
         if p.content_jpeg < 100:  # the replayed media is itself a compressed recording
             frame = jpeg_roundtrip(frame, p.content_jpeg)
         view = project(inv, np.array([[-0.5, -0.5], [n - 0.5, -0.5], [n - 0.5, n - 0.5], [-0.5, n - 0.5]]))

@@ -24,6 +24,7 @@ No accuracy or realism claim is made for this mode until real templates exist (`
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass
@@ -181,7 +182,7 @@ class TemplateReplay:
             ),
         )
         compressed = chance(rng, 0.5)
-        return TemplateReplayParams(
+        params = TemplateReplayParams(
             template=clip.name,
             start=start,
             display=display_params,
@@ -189,6 +190,9 @@ class TemplateReplay:
             noise_seed=new_seed(rng),
             screen_jpeg=int(round(uniform(rng, r.capture.jpeg_quality))) if compressed else 100,
         )
+        # Drawn last, so that the draws above keep their values.
+        display_params = dataclasses.replace(display_params, content_denoise=uniform(rng, r.content_denoise))
+        return dataclasses.replace(params, display=display_params)
 
     def __call__(self, image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, TemplateReplayParams]:
         params = self.sample_params(rng)
