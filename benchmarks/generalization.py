@@ -231,18 +231,22 @@ def _rows_by_video(rows: list[ManifestRow]) -> dict[str, list[ManifestRow]]:
 
 
 # Replay ranges a named pool draws from instead of the synthesizer's defaults (any other name: the defaults of the
-# day; "synth-v5" names today's defaults). "synth-v3": the defaults from issue 16's v3 until its v5 (docs/synthesis.md);
+# day; "synth-v6" names today's). "synth-v3": the defaults from issue 16's v3 until its v5 (docs/synthesis.md);
 # "synth-v4": v3 with the camera metering the screen and the darker room around it together, so the screen
-# over-exposes as in the real replays.
+# over-exposes as in the real replays; "synth-v5": v6 without the capture's noise reduction.
 _V3_REPLAY: dict = {
     "meter_share": (1.0, 1.0),
     "content_denoise": (0.0, 0.0),
     "banding_probability": 0.25,
     "banding_amplitude": (0.03, 0.3),
     "reflection": {"room_level": (0.02, 0.5)},
-    "capture": {"exposure": (0.07, 0.3), "shot_noise": (5e-5, 1e-3), "read_noise": (5e-4, 4e-3)},
+    "capture": {"exposure": (0.07, 0.3), "shot_noise": (5e-5, 1e-3), "read_noise": (5e-4, 4e-3), "isp_denoise": (0, 0)},
 }
-POOL_REPLAY_RANGES: dict[str, dict] = {"synth-v3": _V3_REPLAY, "synth-v4": {**_V3_REPLAY, "meter_share": (0.1, 0.6)}}
+POOL_REPLAY_RANGES: dict[str, dict] = {
+    "synth-v3": _V3_REPLAY,
+    "synth-v4": {**_V3_REPLAY, "meter_share": (0.1, 0.6)},
+    "synth-v5": {"capture": {"isp_denoise": (0.0, 0.0)}},
+}
 
 
 def replay_ranges(overrides: dict, base: ReplayRanges | None = None) -> ReplayRanges:

@@ -177,7 +177,8 @@ def test_template_mode_puts_the_face_inside_the_screen_and_keeps_the_rest(device
         assert all(cv2.pointPolygonTest(screen, tuple(map(float, c)), True) >= -0.5 for c in result.faces[0])
         # Outside the screen every pixel is the template's.
         outside = _outside(result.masks[0])
-        assert outside.any() or result.masks[0].min() > 0
+        # (nothing is two pixels from the screen only when it covers the crop but for slivers at its edge)
+        assert outside.any() or (result.masks[0] > 0).mean() > 0.99
         np.testing.assert_array_equal(result.frames[0][outside], result.background[0][outside])
         # ... and the background is the template frame itself, cropped.
         crop = cv2.warpPerspective(frame.image, to_out, (256, 256), flags=cv2.INTER_AREA)

@@ -142,10 +142,12 @@ class ReplayRanges:
     # The camera of CaptureRanges, exposed and amplified for a bright screen: a screen is filmed at low gain, so
     # its capture is less noisy than a face in room light (real replay crops' fine noise 0.37 / 0.66 / 1.27 vs
     # 0.55 / 0.90 / 1.56 for the same projects' live crops), and the exposure target sits near mid-grey (0.07, the
-    # CaptureRanges floor, left a dark tail no real replay has).
+    # CaptureRanges floor, left a dark tail no real replay has); the ISP's noise reduction smooths what noise and
+    # faint moire are left before it sharpens (bilateral colour sigma 3-15 levels: the synthesized replays' fine
+    # texture was what a classifier still told from the real ones', issue 16 v6).
     capture: CaptureRanges = field(
         default_factory=lambda: CaptureRanges(
-            exposure=(0.12, 0.3), shot_noise=(2.5e-5, 5e-4), read_noise=(3e-4, 2.5e-3)
+            exposure=(0.12, 0.3), shot_noise=(2.5e-5, 5e-4), read_noise=(3e-4, 2.5e-3), isp_denoise=(3.0, 15.0)
         )
     )
 
