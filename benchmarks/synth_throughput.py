@@ -20,12 +20,18 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # o
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from generalization import POOL_REPLAY_RANGES, replay_ranges  # noqa: E402
 
 from stasn.synth.printing import PrintSynthesizer  # noqa: E402
 from stasn.synth.replay import ReplaySynthesizer  # noqa: E402
@@ -62,15 +68,28 @@ def main() -> None:
         table.add_column(name)
     rows = [
         ("replay images", ReplaySynthesizer(), images, "images", ">= 40/s"),
+        # The same inputs with issue 16's v3 ranges (no media or ISP denoising, more flicker bands): the cost of v5/v6
+        # measured in the same process, under the same load.
+        (
+            "replay images, v3 ranges",
+            ReplaySynthesizer(replay_ranges(POOL_REPLAY_RANGES["synth-v3"])),
+            images,
+            "images",
+            "",
+        ),
         ("replay clips (8 frames)", ReplaySynthesizer(), clips, "clips", ""),
         ("print images", PrintSynthesizer(), images, "images", ""),
         ("print clips (8 frames)", PrintSynthesizer(), clips, "clips", ""),
     ]
+    rates = {}
     for label, synth, inputs, unit, target in rows:
         cpu_rate, wall_rate, median_ms = _rate(synth, inputs, args.seed)
+        rates[label] = cpu_rate
         frames = f" = {cpu_rate * 8:.1f} frames" if unit == "clips" else ""
         table.add_row(label, f"{cpu_rate:.1f} {unit}{frames}", f"{wall_rate:.1f}", f"{median_ms:.1f}", target)
     Console().print(table)
+    ratio = rates["replay images"] / rates["replay images, v3 ranges"]
+    print(f"replay images, default / v3 ranges: {ratio:.2f}x the rate (CPU time, same process and load)")
 
 
 if __name__ == "__main__":
