@@ -77,6 +77,13 @@ def main() -> None:
             "images",
             "",
         ),
+        (  # and v6's (screens rolled +-8 deg, JPEG 0.7 / H.264 0.3): the cost of v7's codec mix
+            "replay images, v6 ranges",
+            ReplaySynthesizer(replay_ranges(POOL_REPLAY_RANGES["synth-v6"])),
+            images,
+            "images",
+            "",
+        ),
         ("replay clips (8 frames)", ReplaySynthesizer(), clips, "clips", ""),
         ("print images", PrintSynthesizer(), images, "images", ""),
         ("print clips (8 frames)", PrintSynthesizer(), clips, "clips", ""),
@@ -88,8 +95,9 @@ def main() -> None:
         frames = f" = {cpu_rate * 8:.1f} frames" if unit == "clips" else ""
         table.add_row(label, f"{cpu_rate:.1f} {unit}{frames}", f"{wall_rate:.1f}", f"{median_ms:.1f}", target)
     Console().print(table)
-    ratio = rates["replay images"] / rates["replay images, v3 ranges"]
-    print(f"replay images, default / v3 ranges: {ratio:.2f}x the rate (CPU time, same process and load)")
+    for old in ("v3", "v6"):
+        ratio = rates["replay images"] / rates[f"replay images, {old} ranges"]
+        print(f"replay images, default / {old} ranges: {ratio:.2f}x the rate (CPU time, same process and load)")
 
 
 if __name__ == "__main__":

@@ -109,8 +109,8 @@ class ReplayRanges:
     gamut_saturation: tuple[float, float] = (0.85, 1.35)  # < 1 narrow gamut, > 1 wide gamut
     # warm (-1) .. cool (+1); screens are mostly cool, and a camera white-balanced for the room sees them bluer
     # (real replay crops: blue / green 0.85 / 1.03 / 1.16, 10th / 50th / 90th percentiles, vs 0.71 / 0.94 / 1.17
-    # synthesized with (-0.6, 1.0))
-    white_point: tuple[float, float] = (-0.3, 1.5)
+    # synthesized with (-0.6, 1.0), 0.82 / 0.98 / 1.10 with (-0.3, 1.5): issue 16 v7 moved it to (0.2, 1.8))
+    white_point: tuple[float, float] = (0.2, 1.8)
     subpixel_fill: tuple[float, float] = (0.55, 0.9)  # lit share of each emitter cell (rest: black matrix)
     bleed_strength: tuple[float, float] = (0.0, 0.04)  # LCD edge bleed relative to white
     bleed_width: tuple[float, float] = (0.03, 0.25)  # decay length, fraction of the screen's short side
@@ -134,7 +134,10 @@ class ReplayRanges:
     # 94 / 146 / 202 vs 65 / 102 / 157, 10th / 50th / 90th percentiles; docs/synthesis.md). 1 = metered on the crop
     # alone (no over-exposure; the default before issue 16's v5).
     meter_share: tuple[float, float] = (0.1, 0.6)
-    view: ViewRanges = field(default_factory=ViewRanges)
+    # An attacker holds the screen level with the camera: screen roll +-3 degrees (ViewRanges' +-8 tilted the
+    # replayed recording, surround and all, in the crop; |roll| was the drawn parameter that most gave a synthesized
+    # replay away, issue 16 v7). Yaw and pitch keep +-15: narrowing them made the replays easier to tell apart.
+    view: ViewRanges = field(default_factory=lambda: ViewRanges(roll=(-3.0, 3.0)))
     # The room is dimmer than the screen filmed in it: room surfaces under 100-500 lux reflect some 10-80 cd/m2,
     # a phone or monitor's white is 200-600 cd/m2, so 0.02-0.2 of the panel's white (ReflectionRanges' 0.5, and a
     # background up to 3x the room, made the meter under-expose a fifth of the screens: darker than any real replay).
@@ -144,10 +147,18 @@ class ReplayRanges:
     # 0.55 / 0.90 / 1.56 for the same projects' live crops), and the exposure target sits near mid-grey (0.07, the
     # CaptureRanges floor, left a dark tail no real replay has); the ISP's noise reduction smooths what noise and
     # faint moire are left before it sharpens (bilateral colour sigma 3-15 levels: the synthesized replays' fine
-    # texture was what a classifier still told from the real ones', issue 16 v6).
+    # texture was what a classifier still told from the real ones', issue 16 v6). A replay attack is usually
+    # recorded as a video (the projects' attack crops are mostly frames cut from recorded videos), so H.264 is the more
+    # common codec (0.6; CaptureRanges: JPEG 0.7); and the ISPs of phones and webcams do not desaturate: camera
+    # saturation 0.8-1.3 (CaptureRanges' 0.6 left a washed-out tail no real replay has; issue 16 v7).
     capture: CaptureRanges = field(
         default_factory=lambda: CaptureRanges(
-            exposure=(0.12, 0.3), shot_noise=(2.5e-5, 5e-4), read_noise=(3e-4, 2.5e-3), isp_denoise=(3.0, 15.0)
+            exposure=(0.12, 0.3),
+            shot_noise=(2.5e-5, 5e-4),
+            read_noise=(3e-4, 2.5e-3),
+            isp_denoise=(3.0, 15.0),
+            codec={"jpeg": 0.4, "h264": 0.6},
+            camera_saturation=(0.8, 1.3),
         )
     )
 
