@@ -35,8 +35,10 @@ features only, ``--seeds`` pools): the same out-of-fold test on
 restricted views of the same crops — each Lite0 stage alone, grey, a high-pass (texture, noise and compression
 only), the central half (the face) or the border ring alone, 8 and 16 px colour thumbnails (colour and layout only),
 ten named image statistics together and one by one — with their percentiles for live / real replay / synthesized
-replay, per-project AUCs, and one sheet per project (live, real replay, synthesized, surest-synthetic rows) to
-``runs/synth_realism/sheets/<tag>-projects/``; results to ``results/<tag>-probe-s<seed>.md``.
+replay, per-project AUCs, the drawn parameters ranked by how they move a synthesized sample's score
+(:func:`parameter_table`: which ranges give samples away), and one sheet per project (live, real replay,
+synthesized, surest-synthetic rows) to ``runs/synth_realism/sheets/<tag>-projects/``; results to
+``results/<tag>-probe-s<seed>.md``.
 
 Face-crop pools are ``benchmarks/generalization.py``'s (``runs/generalization/pool-images``, ``pool-nuaa``, made
 once with YuNet; reused when they exist); synthesized pools go to ``runs/synth_realism/synth-<tag>-s<seed>``
@@ -114,7 +116,8 @@ def synth_pools(
     if not replays:  # (left out while iterating on prints only: --only print)
         pass
     elif framing == "source":
-        reframed_replays(pools["images"], live_replay, out, seed=1000 * seed + 11)
+        rotated = {v for v in live_replay if "rotated" in meta[v].get("flags", [])}
+        reframed_replays(pools["images"], live_replay, out, seed=1000 * seed + 11, rotated=rotated)
     else:
         source = gen.run_cache("replay-projects", live_replay, [pools["images"]], root=OUT)
         synthesize_cache(source, out, kind="replay", per_live=1, seed=1000 * seed + 11, workers=2)
@@ -132,10 +135,23 @@ def _made_parts(done: Path) -> list[str]:
     return lines[1].split() if len(lines) > 1 else ["prints", "replays"]
 
 
-def _upright_turns(image: np.ndarray, detector) -> int:
+def _upright_turns(image: np.ndarray, detector, sideways: bool = False) -> int:
     """Quarter turns (``np.rot90``'s ``k``) that make the face in ``image`` upright: 0 when YuNet finds an upright
-    face (eyes above the mouth); else the turn under which YuNet finds the surest one (0 when it finds none)."""
+    face (eyes above the mouth); else the turn under which YuNet finds the surest one (0 when it finds none).
+
+    ``sideways``: the image is known to be turned by 90 degrees (the data's ``rotated`` flag, set by eye): only the
+    two quarter turns are tried (YuNet finds an "upright" face in some sideways crops), the surest upright one
+    taken, else the surest detection of the two, else 1."""
     best, turns = 0.0, 0
+    if sideways:
+        found = {k: detector.detect(np.ascontiguousarray(np.rot90(image, k))) for k in (1, 3)}
+        upright = {
+            k: f[0].score
+            for k, f in found.items()
+            if f and f[0].landmarks is not None and f[0].landmarks[3:, 1].mean() > f[0].landmarks[:2, 1].mean()
+        }
+        pool = upright or {k: f[0].score for k, f in found.items() if f}
+        return max(pool, key=pool.get) if pool else 1
     for k in (0, 1, 3, 2):
         found = detector.detect(np.ascontiguousarray(np.rot90(image, k)))
         if found and found[0].landmarks is not None:
@@ -194,7 +210,7 @@ def source_replay(image: np.ndarray, synth, rng: np.random.Generator) -> tuple[n
     return cv2.resize(window, (w, h), interpolation=cv2.INTER_AREA), params, side
 
 
-def _reframe_one(job: tuple[str, str, int, str]) -> tuple[str, dict]:
+def _reframe_one(job: tuple[str, str, int, str, bool]) -> tuple[str, dict]:
     """Synthesize one replay of a live image file (:func:`source_replay`); write it as PNG. ``(png path, record)``.
 
     An attacker holds the screen so that the face is upright for the camera: a few projects saved their live crops
@@ -209,12 +225,12 @@ def _reframe_one(job: tuple[str, str, int, str]) -> tuple[str, dict]:
     from stasn.synth import ReplaySynthesizer
 
     global _DETECTOR
-    source, video_id, seed, target = job
+    source, video_id, seed, target, sideways = job
     synth = ReplaySynthesizer(source_ranges())
     image = load_image(source)
     if _DETECTOR is None:
         _DETECTOR = gen.YuNetDetector(gen.YUNET)
-    turns = _upright_turns(image, _DETECTOR)
+    turns = _upright_turns(image, _DETECTOR, sideways)
     image = np.ascontiguousarray(np.rot90(image, turns))
     rng = np.random.default_rng([seed, zlib.crc32(video_id.encode())])
     attack, params, side = source_replay(image, synth, rng)
@@ -226,7 +242,9 @@ def _reframe_one(job: tuple[str, str, int, str]) -> tuple[str, dict]:
 _DETECTOR = None  # one YuNet per worker process
 
 
-def reframed_replays(pool: Path, live: dict[str, str], out: Path, *, seed: int) -> None:
+def reframed_replays(
+    pool: Path, live: dict[str, str], out: Path, *, seed: int, rotated: set[str] = frozenset()
+) -> None:
     """Replays framed like the real ones: synthesize from each live item's source image (the project's own crop,
     turned upright, framed by :func:`source_replay`), then let YuNet find the face and crop it x1.3 (edge padding)
     exactly as the real replay crops were made.
@@ -243,11 +261,14 @@ def reframed_replays(pool: Path, live: dict[str, str], out: Path, *, seed: int) 
 
     rows = [r for r in read_manifest(pool / "manifest.csv") if r.video_id in live and r.label == 0]
     frames = out.parent / f"{out.name}-frames"
-    jobs = [(r.source_path, r.video_id, seed, str(frames / f"{i:05d}.png")) for i, r in enumerate(rows)]
+    jobs = [
+        (r.source_path, r.video_id, seed, str(frames / f"{i:05d}.png"), r.video_id in rotated)
+        for i, r in enumerate(rows)
+    ]
     with multiprocessing.get_context("fork").Pool(2) as workers:  # fork: this script's function, OpenCV per process
         made = dict(workers.imap_unordered(_reframe_one, jobs, chunksize=8))
     samples, sources = [], {}
-    for (_, video_id, _, target), r in zip(jobs, rows, strict=True):
+    for (_, video_id, _, target, _), r in zip(jobs, rows, strict=True):
         sample = Sample(
             path=Path(target),
             label=1,
@@ -685,6 +706,10 @@ def probe(tag: str, seed: int, k: int, kind: str = "replay") -> str:
         "|---|---|---|---|",
     ]
     lines += [f"| {p} | {a} | {b} | {auc:.3f} |" for p, a, b, auc in per_project]
+    synthetic = np.flatnonzero(y == 1)
+    records = [items[i][0].extra.get("synth", {}).get("params") for i in synthetic]
+    if all(isinstance(r, dict) for r in records):
+        lines += ["", *parameter_table(records, headline[synthetic])]
     text = "\n".join(lines)
     folder = OUT / "results"
     folder.mkdir(parents=True, exist_ok=True)
@@ -692,6 +717,85 @@ def probe(tag: str, seed: int, k: int, kind: str = "replay") -> str:
     (folder / f"{tag}-probe{suffix}-s{seed}.md").write_text(text + "\n")
     project_sheets(items, y, headline, live, groups, meta, OUT / "sheets" / f"{tag}-{by}s")
     return text
+
+
+def flat_parameters(record: dict, prefix: str = "") -> dict[str, float | str]:
+    """A synthesized sample's parameter record (nested dicts, lists) as ``{"a.b": value}``: numbers (bools as 0/1)
+    and, for lists of numbers, one entry per element (``"a.0"``); strings kept as categories; others dropped."""
+    flat: dict[str, float | str] = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flat_parameters(value, f"{name}."))
+        elif isinstance(value, bool | int | float):
+            flat[name] = float(value)
+        elif isinstance(value, str):
+            flat[name] = value
+        elif isinstance(value, list | tuple) and value and all(isinstance(v, int | float) for v in value):
+            flat.update({f"{name}.{i}": float(v) for i, v in enumerate(value)})
+    return flat
+
+
+def parameter_table(records: list[dict], scores: np.ndarray, top: int = 25) -> list[str]:
+    """Which drawn parameters make a synthesized sample look synthetic: markdown lines.
+
+    ``records``: the parameter records of the synthesized samples, ``scores`` their out-of-fold synthetic-side
+    scores. The parameters are drawn independently of the content, so a parameter that correlates with the score
+    is one whose values give the sample away (signed ones also by their size, ``|name|``). Numeric parameters:
+    Spearman rho with the score, and the median among the quarter scored most real-looking vs the quarter scored
+    surest synthetic (a range to move is one whose real-looking quarter sits at one end); categories: the mean score
+    rank of each value. The ``top`` numbers by |rho|.
+    """
+    from scipy.stats import spearmanr
+
+    flat = [flat_parameters(r) for r in records]
+    # Signed parameters (angles, offsets) often matter by their size: |x| as a parameter of its own.
+    signed = {k for f in flat for k, v in f.items() if isinstance(v, float) and v < 0}
+    for f in flat:
+        f.update({f"|{k}|": abs(f[k]) for k in signed if k in f})
+    names = sorted({k for f in flat for k in f})
+    rank = np.argsort(np.argsort(scores)) / max(len(scores) - 1, 1)  # 0 = most real-looking, 1 = surest synthetic
+    low, high = rank <= 0.25, rank >= 0.75
+    numeric, categorical = [], []
+    for name in names:
+        values = [f.get(name) for f in flat]
+        present = np.array([v is not None for v in values])
+        if present.sum() < 20:
+            continue
+        if all(isinstance(v, float) for v in values if v is not None):
+            x = np.array([v if v is not None else np.nan for v in values], float)
+            if np.ptp(x[present]) == 0:
+                continue
+            rho = float(spearmanr(x[present], rank[present]).statistic)
+            q = np.nanpercentile(x, [5, 95])
+            med_low = float(np.nanmedian(x[present & low])) if (present & low).any() else float("nan")
+            med_high = float(np.nanmedian(x[present & high])) if (present & high).any() else float("nan")
+            numeric.append(
+                (
+                    abs(rho),
+                    f"| {name} | {int(present.sum())} | {rho:+.3f} | {q[0]:.4g} - {q[1]:.4g} "
+                    f"| {med_low:.4g} | {med_high:.4g} |",
+                )
+            )
+        else:
+            counts: dict[str, list[float]] = defaultdict(list)
+            for v, r in zip(values, rank, strict=True):
+                counts[str(v)].append(float(r))
+            if len(counts) > 1:
+                cells = ", ".join(f"{k} {np.mean(v):.2f} (n {len(v)})" for k, v in sorted(counts.items()))
+                categorical.append(f"| {name} | {cells} |")
+    numeric.sort(key=lambda t: -t[0])
+    return [
+        "Drawn parameters vs the headline's synthetic score (rank 0 = most real-looking, 1 = surest synthetic):",
+        "",
+        "| parameter | n | Spearman rho | 5-95 % drawn | median, most real-looking quarter | median, surest quarter |",
+        "|---|---|---|---|---|---|",
+        *[line for _, line in numeric[:top]],
+        "",
+        "| category | mean rank per value |",
+        "|---|---|",
+        *categorical,
+    ]
 
 
 def project_sheets(items, y, scores, live, groups, meta, folder: Path, per_row: int = 8) -> None:

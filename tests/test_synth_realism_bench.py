@@ -115,3 +115,63 @@ def test_a_pool_made_with_only_one_kind_is_not_reused_for_the_other(realism, tmp
         realism.synth_pools({}, {}, "t", 0, "source", prints=True, replays=True)
     (pool / ".done").write_text("12 s\n")  # finished before the parts were recorded: both
     assert realism.synth_pools({}, {}, "t", 0, "source") == pool
+
+
+def test_parameter_table_finds_the_parameter_that_gives_samples_away(realism):
+    """Scores driven by the size of one signed parameter (plus noise): its ``|name|`` row leads the table with a
+    large rho and its real-looking quarter sits at the low end; an unrelated parameter's rho is near 0; constant
+    parameters are left out; categories get mean ranks."""
+    rng = np.random.default_rng(0)
+    n = 400
+    roll = rng.uniform(-8, 8, n)
+    other = rng.uniform(0, 1, n)
+    records = [
+        {
+            "view": {"pose": {"roll": float(r)}},
+            "white_point": float(o),
+            "device": "phone" if i % 2 else "monitor",
+            "offset": [1.0, 2.0],
+        }
+        for i, (r, o) in enumerate(zip(roll, other, strict=True))
+    ]
+    flat = realism.flat_parameters(records[0])
+    assert set(flat) == {"view.pose.roll", "white_point", "device", "offset.0", "offset.1"}
+    lines = realism.parameter_table(records, np.abs(roll) + rng.normal(0, 1.0, n))
+    rows = {line.split(" | ")[0][2:]: line.split(" | ") for line in lines if line.startswith("| ")}
+    first = next(line for line in lines if line.startswith("| ") and "parameter" not in line and "---" not in line)
+    assert first.startswith("| |view.pose.roll| |")
+    cells = rows["|view.pose.roll|"]
+    rho, real_median, surest_median = float(cells[2]), float(cells[4]), float(cells[5].rstrip(" |"))
+    assert rho > 0.7 and real_median < 2.5 < 6.0 < surest_median
+    assert abs(float(rows["white_point"][2])) < 0.15
+    assert abs(float(rows["view.pose.roll"][2])) < 0.15  # the sign alone says nothing
+    assert "offset.0" not in rows and "device" in rows
+    assert int(cells[1]) == n  # every sample has a size, not only the negative ones
+
+
+class _Face:
+    def __init__(self, score: float, upright: bool) -> None:
+        eyes, mouth = (10.0, 20.0) if upright else (20.0, 10.0)
+        self.score = score
+        self.landmarks = np.array([[5, eyes], [15, eyes], [10, 15], [7, mouth], [13, mouth]], float)
+
+
+class _MarkedDetector:
+    """Finds a face in every orientation of a marked image: an "upright" one also in the unturned sideways image
+    (YuNet's failure on some sideways crops), the surest upright one after one quarter turn."""
+
+    def __init__(self, image: np.ndarray) -> None:
+        self.faces = {}
+        for k, face in ((0, _Face(0.5, True)), (1, _Face(0.9, True)), (3, _Face(0.95, False)), (2, _Face(0.4, False))):
+            self.faces[np.rot90(image, k).tobytes()] = [face]
+
+    def detect(self, image):
+        return self.faces[np.ascontiguousarray(image).tobytes()]
+
+
+def test_upright_turns_of_a_crop_known_to_be_sideways(realism):
+    image = np.zeros((6, 6, 3), np.uint8)
+    image[0, 1] = 255  # every quarter turn differs
+    detector = _MarkedDetector(image)
+    assert realism._upright_turns(image, detector) == 0  # unflagged: YuNet's "upright" face is taken as it is
+    assert realism._upright_turns(image, detector, sideways=True) == 1  # flagged: the upright one of the two turns
