@@ -243,7 +243,7 @@ _DETECTOR = None  # one YuNet per worker process
 
 
 def reframed_replays(
-    pool: Path, live: dict[str, str], out: Path, *, seed: int, rotated: set[str] = frozenset()
+    pool: Path, live: dict[str, str], out: Path, *, seed: int, rotated: frozenset[str] | set[str] = frozenset()
 ) -> None:
     """Replays framed like the real ones: synthesize from each live item's source image (the project's own crop,
     turned upright, framed by :func:`source_replay`), then let YuNet find the face and crop it x1.3 (edge padding)
