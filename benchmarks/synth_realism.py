@@ -202,7 +202,9 @@ def source_replay(image: np.ndarray, synth, rng: np.random.Generator) -> tuple[n
     side += side % 2  # even: H.264
     top, left = (side - h) // 2, (side - w) // 2
     square = cv2.copyMakeBorder(image, top, side - h - top, left, side - w - left, cv2.BORDER_REPLICATE)
-    params = synth.sample_params(rng)
+    # The camera's pixels are counted against the live image's size, which is what the replay ends up as (the real
+    # replays are the projects' own images of the filmed screen), not against the padded square it is rendered on.
+    params = synth.sample_params(rng, (w, h))
     attack = synth.apply(square, params)
     wh, hh = round(side * w / longer), round(side * h / longer)
     y0, x0 = (side - hh) // 2, (side - wh) // 2
@@ -911,7 +913,10 @@ def main() -> None:
     if not (gen.SHARED / "nuaa-raw-train").is_dir():
         raise SystemExit(f"{gen.SHARED}: not found; this benchmark needs ../shared beside the checkout")
     if args.probe:
-        kinds = [k for k in ("replay", "print") if not args.only or k in args.only]
+        # One probe per pool: a tag's pool holds what its first probe made (replays unless --only print).
+        kinds = [k for k in ("replay", "print") if k in args.only] or ["replay"]
+        if len(kinds) > 1:
+            raise SystemExit("--probe: --only replay or --only print, not both (a tag's pool holds one of them)")
         for kind in kinds:
             for seed in range(args.seeds):
                 print("\n" + probe(args.tag, seed, args.folds, kind))

@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generalization import POOL_REPLAY_RANGES, replay_ranges  # noqa: E402
 
+from stasn.synth.medium import image_size  # noqa: E402
 from stasn.synth.printing import PrintSynthesizer  # noqa: E402
 from stasn.synth.replay import ReplaySynthesizer  # noqa: E402
 from stasn.testing.faces import draw_face, face_clip  # noqa: E402
@@ -41,7 +42,7 @@ from stasn.testing.faces import draw_face, face_clip  # noqa: E402
 def _rate(synth, inputs, seed: int) -> tuple[float, float, float]:
     """(items per CPU second, items per wall second, median CPU ms per item) over ``inputs``."""
     rng = np.random.default_rng(seed)
-    params = [synth.sample_params(rng) for _ in inputs]
+    params = [synth.sample_params(rng, image_size(item)) for item in inputs]
     synth.apply(inputs[0], params[0])  # warm-up: imports, codec initialisation
     cpu, wall = [], []
     for item, p in zip(inputs, params, strict=True):
@@ -84,6 +85,13 @@ def main() -> None:
             "images",
             "",
         ),
+        (  # and v7's (the camera's resolution absolute, 100-300 px): the cost of v8's 0.5-0.85 x the image
+            "replay images, v7 ranges",
+            ReplaySynthesizer(replay_ranges(POOL_REPLAY_RANGES["synth-v7"])),
+            images,
+            "images",
+            "",
+        ),
         ("replay clips (8 frames)", ReplaySynthesizer(), clips, "clips", ""),
         ("print images", PrintSynthesizer(), images, "images", ""),
         ("print clips (8 frames)", PrintSynthesizer(), clips, "clips", ""),
@@ -95,7 +103,7 @@ def main() -> None:
         frames = f" = {cpu_rate * 8:.1f} frames" if unit == "clips" else ""
         table.add_row(label, f"{cpu_rate:.1f} {unit}{frames}", f"{wall_rate:.1f}", f"{median_ms:.1f}", target)
     Console().print(table)
-    for old in ("v3", "v6"):
+    for old in ("v3", "v6", "v7"):
         ratio = rates["replay images"] / rates[f"replay images, {old} ranges"]
         print(f"replay images, default / {old} ranges: {ratio:.2f}x the rate (CPU time, same process and load)")
 

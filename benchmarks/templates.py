@@ -35,6 +35,7 @@ from rich.table import Table  # noqa: E402
 
 from stasn.data.video import VideoFile  # noqa: E402
 from stasn.synth.markers import write_board  # noqa: E402
+from stasn.synth.medium import image_size  # noqa: E402
 from stasn.synth.replay import ReplaySynthesizer  # noqa: E402
 from stasn.synth.template_replay import TemplateReplay  # noqa: E402
 from stasn.synth.templates import BoardFinder, TemplateSet, extract_templates  # noqa: E402
@@ -52,7 +53,7 @@ def _clocks(fn) -> tuple[float, float]:
 def _rate(synth, inputs, seed: int) -> tuple[float, float, float]:
     """(items per CPU second, items per wall second, median CPU ms per item)."""
     rng = np.random.default_rng(seed)
-    params = [synth.sample_params(rng) for _ in inputs]
+    params = [synth.sample_params(rng, image_size(item)) for item in inputs]
     synth.apply(inputs[0], params[0])  # warm-up
     cpu, wall = [], []
     for item, p in zip(inputs, params, strict=True):

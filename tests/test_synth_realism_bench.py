@@ -31,7 +31,8 @@ class _Fixed:
     def __init__(self, params: ReplayParams) -> None:
         self.params, self.synth = params, ReplaySynthesizer()
 
-    def sample_params(self, rng):
+    def sample_params(self, rng, size=None):
+        self.size = size  # what the camera's resolution was drawn against
         return self.params
 
     def apply(self, image, params):
@@ -58,8 +59,10 @@ def test_source_replay_keeps_the_aspect_and_the_borders(realism):
     image = np.full((96, 64, 3), 40, np.uint8)
     image[36:60, 20:44] = 220
     image[:, -4:] = 220
-    attack, params, side = realism.source_replay(image, _Fixed(_ideal(realism)), np.random.default_rng(0))
+    fixed = _Fixed(_ideal(realism))
+    attack, params, side = realism.source_replay(image, fixed, np.random.default_rng(0))
     assert attack.shape == image.shape and side % 2 == 0 and side >= 96 * (1 + 2 * realism._MARGIN) - 1
+    assert fixed.size == (64, 96)  # the camera is sized against the live image, not the padded square
     grey = attack.mean(axis=2)
     x0, x1, y0, y1 = _bright_box(grey[:, : 64 - 8] > 128)  # the square (left of the border column)
     width, height = x1 - x0 + 1, y1 - y0 + 1

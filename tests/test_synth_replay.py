@@ -187,6 +187,8 @@ def test_reflections_sweep_twice_the_tilt() -> None:
         (lambda: ReplayRanges(devices={"tv": 1.0}), "unknown choice 'tv'"),
         (lambda: ReplayRanges(hand_probability=1.5), "hand_probability: expected a probability"),
         (lambda: ReplayRanges(capture=CaptureRanges(supersample=0)), "supersample: expected an integer"),
+        (lambda: CaptureRanges(sensor_scale=(1.0, 0.5)), r"CaptureRanges.sensor_scale: expected \(low, high\)"),
+        (lambda: CaptureRanges(sensor_scale=(0.0, 0.5)), "CaptureRanges.sensor_scale"),
         (lambda: ReplayParams(ppi=-1.0), "ReplayParams.ppi must be > 0"),
         (lambda: ReplayParams(layout="delta"), "layout 'delta' unknown"),
         (lambda: ReplayParams(face_scale=2.0), "puts the face"),
@@ -269,3 +271,28 @@ def test_replay_content_denoise_is_drawn_last_recorded_and_smooths_the_media_noi
         ReplayRanges(content_denoise=(0.0, 500.0))
     with pytest.raises(ValueError, match="strength"):
         denoise(image, -1.0)
+
+
+def test_sensor_scale_counts_camera_pixels_against_the_output_size() -> None:
+    """With ``sensor_scale`` the camera's pixels follow the image (its longer side), in one draw, so every other
+    parameter keeps its value; without a size the absolute ``sensor_px`` range is used."""
+    ranges = CaptureRanges(sensor_px=(100.0, 100.0), sensor_scale=(0.5, 0.5))
+    sized = ranges.sample(np.random.default_rng(3), (300, 200))
+    unsized = ranges.sample(np.random.default_rng(3))
+    assert sized.sensor_px == 150
+    assert unsized.sensor_px == 100
+    assert dataclasses.replace(sized, sensor_px=100) == unsized
+    assert CaptureRanges(sensor_scale=(0.05, 0.05)).sample(np.random.default_rng(0), (100, 100)).sensor_px == 16
+
+
+def test_replay_defaults_draw_the_camera_relative_to_the_image() -> None:
+    """A replay made by ``synth(image, rng)`` films it at 0.6-1 camera pixels per image pixel (upsampling a small
+    sensor onto a large image is a blur no real attack crop of that size has)."""
+    synth = ReplaySynthesizer()
+    low, high = synth.ranges.capture.sensor_scale
+    for side in (128, 400):
+        for seed in range(8):
+            params = synth.sample_params(np.random.default_rng(seed), (side, side))
+            assert low * side - 2 <= params.capture.sensor_px <= high * side + 2
+    _, params = synth(draw_face(96), np.random.default_rng(0))  # __call__ passes the image's size
+    assert low * 96 - 2 <= params.capture.sensor_px <= high * 96 + 2

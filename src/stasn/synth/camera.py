@@ -50,7 +50,7 @@ class SimulateCamera:
         if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
             raise ValueError(f"expected uint8 frames [T, H, W, 3], got {frames.dtype} {frames.shape}")
         _, height, width, _ = frames.shape
-        params = self.ranges.sample(rng)
+        params = self.ranges.sample(rng, (width, height))
         sensor = int(min(params.sensor_px, 2 * (min(height, width) // 2)))
         params = replace(params, sensor_px=max(16, sensor))
         linear = []

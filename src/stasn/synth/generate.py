@@ -49,6 +49,7 @@ from stasn.labels import LIVE, SPOOF
 from stasn.media import IMAGE_SUFFIXES
 from stasn.pools import run_jobs
 from stasn.synth.kinds import SYNTHESIZERS
+from stasn.synth.medium import image_size
 from stasn.synth.printing import PrintParams, PrintRanges
 from stasn.synth.replay import ReplayParams, ReplayRanges, ReplaySynthesizer
 
@@ -203,8 +204,8 @@ def _make_attack(job: _Job) -> list[ManifestRow]:
     else:
         synth = SYNTHESIZERS[job.kind](job.ranges)
     rng = np.random.default_rng(_seed_sequence(job.seed, job.kind, job.video.video_id, job.number))
-    params = synth.sample_params(rng)
     clip = _load_clip(job.video, job.info.highres_size)
+    params = synth.sample_params(rng, image_size(clip))
     attack = synth.apply(clip, params)
     video_id = attack_video_id(job.kind, job.video.video_id, job.number)
     record = {"kind": job.kind, "seed": job.seed, "number": job.number, "params": params.to_dict()}

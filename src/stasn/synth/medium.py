@@ -101,6 +101,12 @@ def as_clip(image: np.ndarray) -> tuple[np.ndarray, bool]:
     return clip, arr.ndim == 3
 
 
+def image_size(image: np.ndarray) -> tuple[int, int]:
+    """``(width, height)`` in pixels of an ``[H, W, 3]`` image or ``[T, H, W, 3]`` clip."""
+    shape = np.shape(image)
+    return int(shape[-2]), int(shape[-3])
+
+
 def extend_content(image: np.ndarray, pad: int) -> np.ndarray:
     """Surround a face image with ``pad`` pixels of what the rest of its frame might look like.
 

@@ -49,6 +49,7 @@ from stasn.synth.medium import (
     as_clip,
     content_texture,
     frame_crop,
+    image_size,
     max_face_scale,
     medium_layout,
 )
@@ -311,8 +312,9 @@ class PrintSynthesizer:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(papers={self.ranges.papers})"
 
-    def sample_params(self, rng: np.random.Generator) -> PrintParams:
-        """Draw one print attack's parameters (deterministic for a seeded generator)."""
+    def sample_params(self, rng: np.random.Generator, size: tuple[int, int] | None = None) -> PrintParams:
+        """Draw one print attack's parameters (deterministic for a seeded generator); ``size``: the output's
+        ``(width, height)`` (see :meth:`~stasn.synth.ReplaySynthesizer.sample_params`)."""
         r = self.ranges
         paper = PAPERS[pick(rng, r.papers)]
         short, long = paper.sizes_mm[int(rng.integers(len(paper.sizes_mm)))]
@@ -365,14 +367,14 @@ class PrintSynthesizer:
             source_frame=uniform(rng, (0.0, 0.999)),
             view=r.view.sample(rng),
             reflection=reflection,
-            capture=r.capture.sample(rng),
+            capture=r.capture.sample(rng, size),
             awb=uniform(rng, r.awb),  # drawn last: the draws before it keep their values
             calibration=uniform(rng, r.calibration),
             print_exposure=uniform(rng, r.print_exposure),
         )
 
     def __call__(self, image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, PrintParams]:
-        params = self.sample_params(rng)
+        params = self.sample_params(rng, image_size(image))
         return self.apply(image, params), params
 
     # ------------------------------------------------------------------------------------------------- render

@@ -230,6 +230,11 @@ class CaptureRanges:
     # pixels, 119 / 196 / 268 px high (10th / 50th / 90th percentiles); 48-400 made a third of the synthesized
     # replays blurry upscales (under 100 px) and a seventh crisp downscales (over 300 px).
     sensor_px: tuple[float, float] = (100.0, 300.0)
+    # Or, when set, camera pixels per output pixel, log-uniform: ``sensor_px`` = this x the output's longer side
+    # (given to ``sample(rng, size=...)``; without a size the absolute range above is used). A real attack image is
+    # the camera's own pixels (or fewer: a crop pipeline may shrink it); an absolute sensor on a larger output
+    # upsamples it, a blur no real crop of that size shows.
+    sensor_scale: tuple[float, float] | None = None
     supersample: int = 2  # sample points per sensor pixel side where panel light is integrated
     # Blur, sharpening, colour and tone fitted to the real replay crops of 16 projects (benchmarks/synth_realism.py
     # --probe, 10th / 50th / 90th percentiles of the 128 px crops, real vs synthesized before this fit): sharpness
@@ -284,6 +289,8 @@ class CaptureRanges:
                 "isp_denoise": (0, 100),
             },
         )
+        if self.sensor_scale is not None:
+            _check_ranges(self, {"sensor_scale": (0.05, 8)})
         if not isinstance(self.supersample, int) or not 1 <= self.supersample <= 8:
             raise ValueError(f"{owner}.supersample: expected an integer in [1, 8], got {self.supersample!r}")
         check_probability(owner, "motion_probability", self.motion_probability)
@@ -291,11 +298,12 @@ class CaptureRanges:
         check_weights(owner, "demosaic", self.demosaic, cam.DEMOSAIC)
         check_weights(owner, "codec", self.codec, cam.CODECS)
 
-    def sample(self, rng: np.random.Generator) -> CaptureParams:
+    def sample(self, rng: np.random.Generator, size: tuple[int, int] | None = None) -> CaptureParams:
+        """Draw one camera. ``size``: ``(width, height)`` of the output in pixels, used with ``sensor_scale``."""
         moving = chance(rng, self.motion_probability)
         blurred = chance(rng, self.defocus_probability)
         return CaptureParams(
-            sensor_px=2 * int(round(log_uniform(rng, self.sensor_px) / 2)),  # even: Bayer tiles and H.264
+            sensor_px=self._sensor_px(rng, size),
             supersample=self.supersample,
             lens_cutoff=log_uniform(rng, self.lens_cutoff),
             defocus=uniform(rng, self.defocus) if blurred else 0.0,
@@ -318,6 +326,14 @@ class CaptureRanges:
             tone_contrast=uniform(rng, self.tone_contrast),  # drawn late: the draws before it keep their values
             isp_denoise=uniform(rng, self.isp_denoise),  # drawn last, for the same reason
         )
+
+    def _sensor_px(self, rng: np.random.Generator, size: tuple[int, int] | None) -> int:
+        """Camera pixels across the output crop, even (Bayer tiles and H.264); one draw either way."""
+        if self.sensor_scale is None or size is None:
+            px = log_uniform(rng, self.sensor_px)
+        else:
+            px = min(max(16.0, log_uniform(rng, self.sensor_scale) * max(size)), 4096.0)
+        return 2 * int(round(px / 2))
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ from stasn.synth.medium import (
     as_clip,
     content_texture,
     frame_crop,
+    image_size,
     max_face_scale,
     medium_layout,
     rect_corners,
@@ -150,9 +151,14 @@ class ReplayRanges:
     # texture was what a classifier still told from the real ones', issue 16 v6). A replay attack is usually
     # recorded as a video (the projects' attack crops are mostly frames cut from recorded videos), so H.264 is the more
     # common codec (0.6; CaptureRanges: JPEG 0.7); and the ISPs of phones and webcams do not desaturate: camera
-    # saturation 0.8-1.3 (CaptureRanges' 0.6 left a washed-out tail no real replay has; issue 16 v7).
+    # saturation 0.8-1.3 (CaptureRanges' 0.6 left a washed-out tail no real replay has; issue 16 v7). The camera's
+    # resolution follows the image it ends up as: 0.5-0.85 camera pixels per output pixel (an attack image is the
+    # camera's own pixels, slightly enlarged by a crop pipeline; the absolute 100-300 px upsampled the synthesized
+    # replays of larger images 1.7x on the median and took their finest texture, which a classifier saw first:
+    # issue 16 v8).
     capture: CaptureRanges = field(
         default_factory=lambda: CaptureRanges(
+            sensor_scale=(0.5, 0.85),
             exposure=(0.12, 0.3),
             shot_noise=(2.5e-5, 5e-4),
             read_noise=(3e-4, 2.5e-3),
@@ -420,11 +426,15 @@ class ReplaySynthesizer:
         return f"{type(self).__name__}(devices={self.ranges.devices}{mode})"
 
     # ------------------------------------------------------------------------------------------------ sampling
-    def sample_params(self, rng: np.random.Generator) -> ReplayParams:
+    def sample_params(self, rng: np.random.Generator, size: tuple[int, int] | None = None) -> ReplayParams:
         """Draw one replay's parameters (deterministic for a seeded generator); with templates, a share
-        ``template_ratio`` are :class:`~stasn.synth.template_replay.TemplateReplayParams`."""
+        ``template_ratio`` are :class:`~stasn.synth.template_replay.TemplateReplayParams`.
+
+        ``size``: ``(width, height)`` of the image it will be applied to, in pixels: the camera's resolution is
+        drawn relative to it (``CaptureRanges.sensor_scale``); without it, from the absolute ``sensor_px`` range.
+        """
         if self.templates is not None and chance(rng, self.template_ratio):
-            return self.templates.sample_params(rng)  # type: ignore[return-value]
+            return self.templates.sample_params(rng, size)  # type: ignore[return-value]
         r = self.ranges
         device = DEVICES[pick(rng, r.devices)]
         short = uniform(rng, device.short_side_mm)
@@ -455,15 +465,15 @@ class ReplaySynthesizer:
             **sample_surroundings(rng, held=held, reach_mm=(2.0, 12.0), skin=skin),
             view=r.view.sample(rng),
             reflection=r.reflection.sample(rng),
-            capture=r.capture.sample(rng),
+            capture=r.capture.sample(rng, size),
         )
         # Drawn last, so that the draws above keep their values.
         params = dataclasses.replace(params, meter_share=uniform(rng, r.meter_share))
         return dataclasses.replace(params, content_denoise=uniform(rng, r.content_denoise))
 
     def __call__(self, image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ReplayParams]:
-        """Sample parameters and apply them: ``(spoof, params)``."""
-        params = self.sample_params(rng)
+        """Sample parameters for ``image``'s size and apply them: ``(spoof, params)``."""
+        params = self.sample_params(rng, image_size(image))
         return self.apply(image, params), params
 
     # ---------------------------------------------------------------------------------------------- geometry

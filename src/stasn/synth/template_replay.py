@@ -150,8 +150,9 @@ class TemplateReplay:
         return f"{type(self).__name__}({self.templates!r})"
 
     # ------------------------------------------------------------------------------------------------ sampling
-    def sample_params(self, rng: np.random.Generator) -> TemplateReplayParams:
-        """Draw a template frame (uniformly over all frames) and a display for it."""
+    def sample_params(self, rng: np.random.Generator, size: tuple[int, int] | None = None) -> TemplateReplayParams:
+        """Draw a template frame (uniformly over all frames) and a display for it; ``size``: the output's
+        ``(width, height)`` (see :meth:`ReplaySynthesizer.sample_params`)."""
         r = self.ranges
         clip = self.templates.clips[int(rng.choice(len(self._weights), p=self._weights / self._weights.sum()))]
         start = int(rng.integers(len(clip.frames)))
@@ -160,7 +161,7 @@ class TemplateReplay:
         layout = pick(rng, preset.layouts) if oled else "rgb-stripe"
         screen = (float(clip.layout.screen[0]), float(clip.layout.screen[1]))
         view = r.view.sample(rng)  # only the crop's shift and scale are used: the pose is the template's
-        capture = r.capture.sample(rng)
+        capture = r.capture.sample(rng, size)
         banding = chance(rng, r.banding_probability)
         display_params = ReplayParams(
             device=clip.layout.device,

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from stasn.synth.kinds import KINDS
+from stasn.synth.medium import image_size
 from stasn.synth.printing import PrintRanges, PrintSynthesizer
 from stasn.synth.replay import ReplayRanges, ReplaySynthesizer
 
@@ -76,6 +77,6 @@ class SynthesizeAttack:
     def __call__(self, highres_frames: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str, dict]:
         kind = self.kinds[int(rng.choice(len(self.kinds), p=self.probabilities))]
         synth = self.synthesizers[kind]
-        params = synth.sample_params(rng)
+        params = synth.sample_params(rng, image_size(highres_frames))
         frames = synth.apply(highres_frames, params)
         return frames, synth.attack_type, {"kind": kind, "params": params.to_dict()}
