@@ -134,3 +134,40 @@ def test_capture_isp_denoise_is_drawn_last_recorded_and_smooths_noise_not_edges(
         CaptureParams(isp_denoise=-1.0)
     with pytest.raises(ValueError, match="isp_denoise"):
         CaptureRanges(isp_denoise=(0.0, 500.0))
+
+
+def test_capture_chroma_denoise_is_drawn_last_recorded_and_smooths_colour_not_brightness():
+    import cv2
+
+    from stasn.synth.capture import chroma_smooth
+    from stasn.synth.recapture import CaptureParams, CaptureRanges, capture_clip
+
+    a = CaptureRanges(chroma_denoise=(0.5, 3.0)).sample(np.random.default_rng(6))
+    assert 0.5 <= a.chroma_denoise <= 3.0 and "chroma_denoise" in dataclasses.asdict(a)
+    off = CaptureRanges().sample(np.random.default_rng(6))  # the default: none, and every other draw unchanged
+    assert off.chroma_denoise == 0.0 and dataclasses.replace(off, chroma_denoise=a.chroma_denoise) == a
+    # Colour stripes of equal brightness (a colour moire): the colour goes, a brightness edge stays.
+    stripes = np.zeros((64, 64, 3), np.uint8)
+    stripes[:, 0::4] = (150, 100, 100)
+    stripes[:, 1::4] = (100, 118, 100)
+    stripes[:, 2::4] = (100, 100, 160)
+    stripes[:, 3::4] = (118, 118, 118)
+    stripes[32:] //= 2
+    out = chroma_smooth(stripes, 2.0)
+    chroma = lambda im: cv2.cvtColor(im, cv2.COLOR_RGB2YCrCb)[4:28, 8:56, 1:].astype(float).std()  # noqa: E731
+    luma = lambda im: cv2.cvtColor(im, cv2.COLOR_RGB2YCrCb)[..., 0].astype(float)  # noqa: E731
+    assert chroma(out) < 0.3 * chroma(stripes)
+    assert np.abs(luma(out) - luma(stripes)).mean() < 1.5
+    assert chroma_smooth(stripes, 0.0) is stripes
+    # In the camera: the same capture with it is less colourful, and it is validated.
+    linear = srgb_to_linear_image(stripes)
+    plain = {"demosaic": "none", "codec": "none", "sensor_px": 64}
+    raw = capture_clip([linear], CaptureParams(**plain), (64, 64))[0]
+    smooth = capture_clip([linear], CaptureParams(**plain, chroma_denoise=2.0), (64, 64))[0]
+    assert chroma(smooth) < 0.5 * chroma(raw)
+    with pytest.raises(ValueError, match="chroma_denoise must be in"):
+        CaptureParams(chroma_denoise=-1.0)
+    with pytest.raises(ValueError, match="chroma_denoise"):
+        CaptureRanges(chroma_denoise=(0.0, 50.0))
+    with pytest.raises(ValueError, match="sigma"):
+        chroma_smooth(stripes, -1.0)

@@ -265,6 +265,20 @@ def adjust_saturation(image: np.ndarray, factor: float) -> np.ndarray:
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
+def chroma_smooth(image: np.ndarray, sigma: float) -> np.ndarray:
+    """The ISP's chroma noise reduction (false-colour suppression): the colour-difference channels (YCrCb) low-passed
+    with a Gaussian of ``sigma`` pixels, the luma kept. Cameras smooth colour far more than brightness (the eye
+    resolves colour coarsely), which removes colour noise and the colourful part of moire and demosaicing artefacts.
+    uint8 ``[H, W, 3]`` RGB in and out; ``sigma`` 0 returns ``image``."""
+    if sigma < 0:
+        raise ValueError(f"chroma_smooth sigma must be >= 0, got {sigma}")
+    if sigma == 0:
+        return image
+    ycc = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2YCrCb)
+    ycc[..., 1:] = cv2.GaussianBlur(ycc[..., 1:], (0, 0), float(sigma))
+    return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
+
+
 def unsharp(image: np.ndarray, amount: float, sigma: float = 1.0) -> np.ndarray:
     """The camera's sharpening (unsharp mask); leaves halos at edges like a webcam ISP. uint8 in and out."""
     if amount <= 0:

@@ -265,6 +265,9 @@ class CaptureRanges:
     # The ISP's spatial noise reduction before sharpening (capture.denoise: bilateral colour sigma, 8-bit levels;
     # 0 = none, the noise ranges above being what is left after it). Off here; replays set their own.
     isp_denoise: tuple[float, float] = (0.0, 0.0)
+    # The ISP's chroma noise reduction (capture.chroma_smooth: Gaussian sigma of the colour channels, sensor pixels;
+    # 0 = none). Off here; replays set their own.
+    chroma_denoise: tuple[float, float] = (0.0, 0.0)
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
@@ -287,6 +290,7 @@ class CaptureRanges:
                 "jpeg_quality": (1, 100),
                 "crf": (0, 51),
                 "isp_denoise": (0, 100),
+                "chroma_denoise": (0, 20),
             },
         )
         if self.sensor_scale is not None:
@@ -324,7 +328,8 @@ class CaptureRanges:
             crf=int(round(uniform(rng, self.crf))),
             noise_seed=new_seed(rng),
             tone_contrast=uniform(rng, self.tone_contrast),  # drawn late: the draws before it keep their values
-            isp_denoise=uniform(rng, self.isp_denoise),  # drawn last, for the same reason
+            isp_denoise=uniform(rng, self.isp_denoise),  # drawn late, for the same reason
+            chroma_denoise=uniform(rng, self.chroma_denoise),  # drawn last, for the same reason
         )
 
     def _sensor_px(self, rng: np.random.Generator, size: tuple[int, int] | None) -> int:
@@ -360,6 +365,7 @@ class CaptureParams:
     crf: int = 23
     noise_seed: int = 0
     isp_denoise: float = 0.0  # bilateral colour sigma of the ISP's noise reduction, 8-bit levels; 0 = none
+    chroma_denoise: float = 0.0  # Gaussian sigma of the ISP's chroma noise reduction, sensor pixels; 0 = none
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
@@ -373,6 +379,8 @@ class CaptureParams:
             raise ValueError(f"{owner}.codec: unknown {self.codec!r}. Valid values are {set(cam.CODECS)}.")
         if not 0 <= self.isp_denoise <= 100:
             raise ValueError(f"{owner}.isp_denoise must be in [0, 100], got {self.isp_denoise}")
+        if not 0 <= self.chroma_denoise <= 20:
+            raise ValueError(f"{owner}.chroma_denoise must be in [0, 20], got {self.chroma_denoise}")
         if not 0 <= self.tone_contrast <= 1:
             raise ValueError(f"{owner}.tone_contrast must be in [0, 1], got {self.tone_contrast}")
         if self.lens_cutoff is not None and not self.lens_cutoff > 0:
@@ -420,8 +428,8 @@ def capture_clip(
 
     Steps per frame: veiling glare (lens flare: a share of the mean light spread evenly), auto exposure (metered
     on frame 0, then locked, as webcams settle), white-balance error, RGGB mosaic, shot + read noise, demosaic, tone
-    curve, noise reduction, saturation, sharpening; then JPEG per frame or H.264 over the clip (at sensor
-    resolution, where a camera compresses), then resize to ``out_size``.
+    curve, noise reduction, chroma noise reduction, saturation, sharpening; then JPEG per frame or H.264 over the
+    clip (at sensor resolution, where a camera compresses), then resize to ``out_size``.
 
     Args:
         linear: frames ``[n, n, 3]`` float32 (``n = params.sensor_px``), light reaching the sensor.
@@ -451,7 +459,7 @@ def capture_clip(
                 cam.bayer_mosaic(raw), shot=params.shot_noise, read=params.read_noise, rng=rng
             )
             rgb16 = cam.demosaic((mosaic * 65535.0 + 0.5).astype(np.uint16), params.demosaic)
-        out = cam.denoise(lut[rgb16], params.isp_denoise)
+        out = cam.chroma_smooth(cam.denoise(lut[rgb16], params.isp_denoise), params.chroma_denoise)
         out = cam.unsharp(cam.adjust_saturation(out, params.camera_saturation), params.sharpen)
         frames.append(out)
     clip = np.stack(frames)

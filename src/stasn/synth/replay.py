@@ -405,7 +405,7 @@ class ReplaySynthesizer:
     Example::
 
         synth = ReplaySynthesizer()
-        params = synth.sample_params(np.random.default_rng(0))
+        params = synth.sample_params(np.random.default_rng(0), size=(width, height))  # live_rgb's size
         spoof = synth.apply(live_rgb, params)   # same shape as live_rgb; params.to_dict() records it
     """
 
