@@ -232,8 +232,8 @@ class CaptureRanges:
     sensor_px: tuple[float, float] = (100.0, 300.0)
     # Or, when set, camera pixels per output pixel, log-uniform: ``sensor_px`` = this x the output's longer side
     # (given to ``sample(rng, size=...)``; without a size the absolute range above is used). A real attack image is
-    # the camera's own pixels (or fewer: a crop pipeline may shrink it); an absolute sensor on a larger output
-    # upsamples it, a blur no real crop of that size shows.
+    # about the camera's own pixels (a crop pipeline resizes it a little); an absolute sensor on a much larger output
+    # upsamples it, a blur no real image of that size shows.
     sensor_scale: tuple[float, float] | None = None
     supersample: int = 2  # sample points per sensor pixel side where panel light is integrated
     # Blur, sharpening, colour and tone fitted to the real replay crops of 16 projects (benchmarks/synth_realism.py
@@ -266,7 +266,7 @@ class CaptureRanges:
     # 0 = none, the noise ranges above being what is left after it). Off here; replays set their own.
     isp_denoise: tuple[float, float] = (0.0, 0.0)
     # The ISP's chroma noise reduction (capture.chroma_smooth: Gaussian sigma of the colour channels, sensor pixels;
-    # 0 = none). Off here; replays set their own.
+    # 0 = none). Off, for replays too: 0.5-3 px left the two-sample test within its spread (issue 16, after v9).
     chroma_denoise: tuple[float, float] = (0.0, 0.0)
 
     def __post_init__(self) -> None:

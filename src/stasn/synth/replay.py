@@ -158,7 +158,7 @@ class ReplayRanges:
     # saturation 0.8-1.3 (CaptureRanges' 0.6 left a washed-out tail no real replay has; issue 16 v7). The camera's
     # resolution follows the image it ends up as: 0.5-0.85 camera pixels per output pixel (an attack image is the
     # camera's own pixels, slightly enlarged by a crop pipeline; the absolute 100-300 px upsampled the synthesized
-    # replays of larger images 1.7x on the median and took their finest texture, which a classifier saw first:
+    # replays of larger images 1.8x on the median and took their finest texture, which a classifier saw first:
     # issue 16 v8).
     capture: CaptureRanges = field(
         default_factory=lambda: CaptureRanges(
