@@ -565,6 +565,26 @@ def lite0_views(paths: list[Path], cache: Path) -> dict[str, np.ndarray]:
     return {n: np.stack([known[k][n] for k in keys]) for n in names}
 
 
+SPECTRUM_BANDS = ((1, 4), (4, 8), (8, 16), (16, 24), (24, 32), (32, 40), (40, 48), (48, 56), (56, 63))
+
+
+def spectrum_bands(image: np.ndarray, bands=SPECTRUM_BANDS) -> np.ndarray:
+    """Fine-to-coarse texture of a crop: the radially averaged power spectrum of its grey 128 px version (mean
+    removed, Hann window), log10 power averaged over each band ``[low, high)`` of cycles per crop. ``[len(bands)]``.
+    A camera whose pixels are upsampled onto a larger image loses power in the top bands (issue 16, v8)."""
+    import cv2
+
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+    grey = cv2.resize(grey, (128, 128), interpolation=cv2.INTER_AREA).astype(np.float64)
+    window = np.outer(np.hanning(128), np.hanning(128))
+    power = np.abs(np.fft.fftshift(np.fft.fft2((grey - grey.mean()) * window))) ** 2
+    yy, xx = np.indices(power.shape)
+    radius = np.hypot(yy - 64, xx - 64).astype(int).ravel()
+    radial = np.bincount(radius, power.ravel()) / np.bincount(radius)
+    logs = np.log10(radial + 1e-6)
+    return np.array([logs[low:high].mean() for low, high in bands])
+
+
 def image_statistics(image: np.ndarray) -> dict[str, float]:
     """A few named statistics of a 128 px RGB crop, the words for what a view finds (all on the uint8 crop):
     face-centre grey (central half), its saturation (HSV, 0-255), blue / green and red / green of the centre,
@@ -660,6 +680,9 @@ def probe(tag: str, seed: int, k: int, kind: str = "replay") -> str:
     test(f"{len(names)} image statistics together", table)
     for j, name in enumerate(names):
         test(f"statistic: {name}", table[:, j : j + 1])
+    spectra = np.stack([spectrum_bands(im) for im in images]).astype(np.float32)
+    for j, (low, high) in enumerate(SPECTRUM_BANDS):
+        test(f"spectrum: log power, {low}-{high} cycles per crop", spectra[:, j : j + 1])
 
     # Per-project: the headline's out-of-fold scores, AUC of each project's real vs synthesized replays.
     from sklearn.metrics import roc_auc_score
@@ -700,6 +723,16 @@ def probe(tag: str, seed: int, k: int, kind: str = "replay") -> str:
             q = np.percentile(table[part, j], [10, 50, 90])
             cells.append(" / ".join(f"{v:.3g}" for v in q))
         lines.append(f"| {name} | {' | '.join(cells)} |")
+    lines += [
+        "",
+        "Power spectrum (median log10 power of the grey 128 px crops per band, cycles per crop; spectrum_bands):",
+        "",
+        f"| band | {' | '.join(sets)} |",
+        "|---|---|---|---|",
+    ]
+    for j, (low, high) in enumerate(SPECTRUM_BANDS):
+        cells = " | ".join(f"{np.median(spectra[part, j]):.2f}" for part in sets.values())
+        lines.append(f"| {low}-{high} | {cells} |")
     lines += [
         "",
         f"Per {by} (headline scores, out of fold):",

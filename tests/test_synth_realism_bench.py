@@ -178,3 +178,19 @@ def test_upright_turns_of_a_crop_known_to_be_sideways(realism):
     detector = _MarkedDetector(image)
     assert realism._upright_turns(image, detector) == 0  # unflagged: YuNet's "upright" face is taken as it is
     assert realism._upright_turns(image, detector, sideways=True) == 1  # flagged: the upright one of the two turns
+
+
+def test_spectrum_bands_see_an_upsampled_camera(realism):
+    """White noise has about the same power in every band; the same noise upsampled 2x (a small sensor on a large
+    image) loses the top bands, by orders of magnitude, and keeps the low ones."""
+    import cv2
+
+    noise = np.random.default_rng(0).normal(128, 30, (128, 128)).clip(0, 255).astype(np.uint8)
+    small = cv2.resize(noise, (64, 64), interpolation=cv2.INTER_AREA)
+    upsampled = cv2.resize(small, (128, 128), interpolation=cv2.INTER_LINEAR)
+    flat, soft = realism.spectrum_bands(noise), realism.spectrum_bands(upsampled)
+    assert flat.shape == soft.shape == (len(realism.SPECTRUM_BANDS),)
+    assert abs(flat[-1] - flat[2]) < 0.3  # white: flat
+    assert soft[-1] < flat[-1] - 1.0 and abs(soft[1] - flat[1]) < 0.5
+    colour = np.dstack([noise] * 3)
+    assert np.allclose(realism.spectrum_bands(colour), flat, atol=1e-6)  # RGB in: its grey
