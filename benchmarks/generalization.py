@@ -231,15 +231,17 @@ def _rows_by_video(rows: list[ManifestRow]) -> dict[str, list[ManifestRow]]:
 
 
 # Replay ranges a named pool draws from instead of the synthesizer's defaults (any other name: the defaults of the
-# day; "synth-v9" names today's). "synth-v3": the defaults from issue 16's v3 until its v5 (docs/synthesis.md);
+# day; "synth-v10" names today's). "synth-v3": the defaults from issue 16's v3 until its v5 (docs/synthesis.md);
 # "synth-v4": v3 with the camera metering the screen and the darker room around it together, so the screen
 # over-exposes as in the real replays; "synth-v5": v6 without the capture's noise reduction; "synth-v6": the
 # defaults from v6 until v7 (screen roll +-8, white point -0.3-1.5, JPEG 0.7 / H.264 0.3, camera saturation
 # 0.6-1.3); "synth-v7": the defaults from v7 until v8 (the camera's resolution absolute, 100-300 px, not 0.5-0.85
-# of the image's); "synth-v8": v8's (face_scale 0.2-1.0, not 0.2-0.6). Pinned by ranges: a pool re-made today also
-# gets v7's single-threaded H.264 (one slice per frame).
-_V8_REPLAY: dict = {"face_scale": (0.2, 1.0)}
-_V7_REPLAY: dict = {**_V8_REPLAY, "capture": {"sensor_scale": None}}
+# of the image's); "synth-v8": v8's (face_scale 0.2-1.0, not 0.2-0.6); "synth-v9": v9's (no chroma noise
+# reduction, not 0.5-3 px). Pinned by ranges: a pool re-made today also gets v7's single-threaded H.264 (one slice
+# per frame).
+_V9_REPLAY: dict = {"capture": {"chroma_denoise": (0.0, 0.0)}}
+_V8_REPLAY: dict = {**_V9_REPLAY, "face_scale": (0.2, 1.0)}
+_V7_REPLAY: dict = {**_V8_REPLAY, "capture": {**_V8_REPLAY["capture"], "sensor_scale": None}}
 _V6_REPLAY: dict = {
     **_V8_REPLAY,
     "view": {"roll": (-8.0, 8.0)},
@@ -268,6 +270,7 @@ POOL_REPLAY_RANGES: dict[str, dict] = {
     "synth-v6": _V6_REPLAY,
     "synth-v7": _V7_REPLAY,
     "synth-v8": _V8_REPLAY,
+    "synth-v9": _V9_REPLAY,
 }
 
 

@@ -266,7 +266,7 @@ class CaptureRanges:
     # 0 = none, the noise ranges above being what is left after it). Off here; replays set their own.
     isp_denoise: tuple[float, float] = (0.0, 0.0)
     # The ISP's chroma noise reduction (capture.chroma_smooth: Gaussian sigma of the colour channels, sensor pixels;
-    # 0 = none). Off, for replays too: 0.5-3 px left the two-sample test within its spread (issue 16, after v9).
+    # 0 = none). Off here; replays set their own (ReplayRanges: 0.5-3 px, issue 16 v10).
     chroma_denoise: tuple[float, float] = (0.0, 0.0)
 
     def __post_init__(self) -> None:

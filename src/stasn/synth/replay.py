@@ -159,7 +159,8 @@ class ReplayRanges:
     # resolution follows the image it ends up as: 0.5-0.85 camera pixels per output pixel (an attack image is the
     # camera's own pixels, slightly enlarged by a crop pipeline; the absolute 100-300 px upsampled the synthesized
     # replays of larger images 1.8x on the median and took their finest texture, which a classifier saw first:
-    # issue 16 v8).
+    # issue 16 v8). The ISP's chroma noise reduction smooths the colour of what moire is left (0.5-3 sensor px):
+    # strong colourful moire was what the fine-tuned two-sample test was surest of (issue 16 v10).
     capture: CaptureRanges = field(
         default_factory=lambda: CaptureRanges(
             sensor_scale=(0.5, 0.85),
@@ -169,6 +170,7 @@ class ReplayRanges:
             isp_denoise=(3.0, 15.0),
             codec={"jpeg": 0.4, "h264": 0.6},
             camera_saturation=(0.8, 1.3),
+            chroma_denoise=(0.5, 3.0),
         )
     )
 
