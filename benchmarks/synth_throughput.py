@@ -92,6 +92,13 @@ def main() -> None:
             "images",
             "",
         ),
+        (  # and v9's (no chroma noise reduction): the cost of v10's 0.5-3 px
+            "replay images, v9 ranges",
+            ReplaySynthesizer(replay_ranges(POOL_REPLAY_RANGES["synth-v9"])),
+            images,
+            "images",
+            "",
+        ),
         ("replay clips (8 frames)", ReplaySynthesizer(), clips, "clips", ""),
         ("print images", PrintSynthesizer(), images, "images", ""),
         ("print clips (8 frames)", PrintSynthesizer(), clips, "clips", ""),
@@ -103,7 +110,7 @@ def main() -> None:
         frames = f" = {cpu_rate * 8:.1f} frames" if unit == "clips" else ""
         table.add_row(label, f"{cpu_rate:.1f} {unit}{frames}", f"{wall_rate:.1f}", f"{median_ms:.1f}", target)
     Console().print(table)
-    for old in ("v3", "v6", "v7"):
+    for old in ("v3", "v6", "v7", "v9"):
         ratio = rates["replay images"] / rates[f"replay images, {old} ranges"]
         print(f"replay images, default / {old} ranges: {ratio:.2f}x the rate (CPU time, same process and load)")
 
