@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 
 import cv2
 import numpy as np
 import pytest
 
 from stasn.synth import ReplayParams, ReplayRanges, ReplaySynthesizer
-from stasn.synth.capture import denoise
+from stasn.synth.capture import balance_toward, denoise, limit_resolution
 from stasn.synth.geometry import Pose, mirror_direction
 from stasn.synth.recapture import CaptureParams, CaptureRanges, ViewParams
 from stasn.testing.faces import draw_face, face_clip
 
 SMALL = ReplayRanges(capture=CaptureRanges(sensor_px=(48.0, 96.0)))  # keeps every test render small
+# The content's white balance is drawn after everything else: fixed, it takes no draw (for the drawn-last tests).
+NO_BALANCE = dict(content_balance=(0.0, 0.0), content_red_green=(1.28, 1.28), content_blue_green=(0.97, 0.97))
 
 
 def _ideal(params: ReplayParams, **capture) -> ReplayParams:
@@ -226,7 +229,7 @@ def test_auto_exposure_meters_the_room_around_the_screen() -> None:
 
 def test_replay_meter_share_is_drawn_last_recorded_and_brightens_a_screen_in_a_dim_room() -> None:
     rng = lambda: np.random.default_rng(11)  # noqa: E731
-    fixed = dataclasses.replace(SMALL, content_denoise=(0.0, 0.0))  # drawn after it: a fixed value takes no draw
+    fixed = dataclasses.replace(SMALL, content_denoise=(0.0, 0.0), **NO_BALANCE)  # drawn after it: fixed, no draw
     plain = ReplaySynthesizer(dataclasses.replace(fixed, meter_share=(1.0, 1.0))).sample_params(rng())
     metered = ReplaySynthesizer(dataclasses.replace(fixed, meter_share=(0.3, 0.6))).sample_params(rng())
     assert plain.meter_share == 1.0 and 0.3 <= metered.meter_share <= 0.6
@@ -244,10 +247,81 @@ def test_replay_meter_share_is_drawn_last_recorded_and_brightens_a_screen_in_a_d
         ReplayParams(meter_share=0.0)
 
 
+def test_replay_content_balance_is_drawn_last_recorded_and_moves_the_face_colour_only_towards_its_target() -> None:
+    rng = lambda: np.random.default_rng(13)  # noqa: E731
+    plain = ReplaySynthesizer(dataclasses.replace(SMALL, **NO_BALANCE)).sample_params(rng())
+    balanced = ReplaySynthesizer(dataclasses.replace(SMALL, content_balance=(0.5, 1.0))).sample_params(rng())
+    assert plain.content_balance == 0.0 and 0.5 <= balanced.content_balance <= 1.0
+    assert ReplaySynthesizer(SMALL).sample_params(rng()).content_balance == 0.0  # off by default
+    assert 1.1 <= balanced.content_red_green <= 1.45 and 0.85 <= balanced.content_blue_green <= 1.05
+    reset = dict(content_balance=0.0, content_red_green=1.28, content_blue_green=0.97)
+    assert dataclasses.replace(balanced, **reset) == plain  # every other draw unchanged
+    assert ReplayParams.from_dict(json.loads(json.dumps(balanced.to_dict()))) == balanced
+
+    def ratios(image: np.ndarray) -> tuple[float, float, float]:
+        m = image[16:48, 16:48].reshape(-1, 3).astype(float).mean(axis=0) + 1.0
+        return m[0] / m[1], m[2] / m[1], float(m @ [0.2126, 0.7152, 0.0722])
+
+    # A pink-lit face (red / green 1.6, blue / green 1.1): all the way to the target, half way (in log) at 0.5; the
+    # centre's luma is kept; nothing when the strength is 0.
+    pink = np.zeros((64, 64, 3), np.uint8)
+    pink[...] = (176, 110, 121)
+    red, blue, luma = ratios(balance_toward(pink, 1.2, 0.9, 1.0))
+    assert red == pytest.approx(1.2, abs=0.02) and blue == pytest.approx(0.9, abs=0.02)
+    assert luma == pytest.approx(ratios(pink)[2], abs=1.0)
+    half = ratios(balance_toward(pink, 1.2, 0.9, 0.5))
+    assert half[0] == pytest.approx(math.sqrt(ratios(pink)[0] * 1.2), abs=0.02)
+    assert balance_toward(pink, 1.2, 0.9, 0.0) is pink
+    # In a render: the same parameters with and without it differ, and every value is validated.
+    face = draw_face(64, seed=5)
+    params = _ideal(_frontal(0.5, n=64))
+    a = ReplaySynthesizer().apply(face, params)
+    b = ReplaySynthesizer().apply(face, dataclasses.replace(params, **{**reset, "content_balance": 1.0}))
+    assert np.abs(a.astype(int) - b.astype(int)).mean() > 0.2
+    with pytest.raises(ValueError, match="content_balance"):
+        ReplayParams(content_balance=1.5)
+    with pytest.raises(ValueError, match="content_red_green"):
+        ReplayParams(content_red_green=0.0)
+    with pytest.raises(ValueError, match="content_balance"):
+        ReplayRanges(content_balance=(0.0, 2.0))
+    with pytest.raises(ValueError, match="strength"):
+        balance_toward(pink, 1.2, 0.9, -0.1)
+
+
+def test_replay_recording_resolution_and_sharpening_are_drawn_last_recorded_and_act_on_the_content() -> None:
+    rng = lambda: np.random.default_rng(14)  # noqa: E731
+    plain = ReplaySynthesizer(SMALL).sample_params(rng())
+    assert plain.content_face_px == 0.0 and plain.content_sharpen == 0.0  # off by default
+    ranges = dataclasses.replace(SMALL, content_face_px=(30.0, 300.0), content_sharpen=(0.0, 1.5))
+    drawn = ReplaySynthesizer(ranges).sample_params(rng())
+    assert 30.0 <= drawn.content_face_px <= 300.0 and 0.0 <= drawn.content_sharpen <= 1.5
+    assert dataclasses.replace(drawn, content_face_px=0.0, content_sharpen=0.0) == plain  # every other draw unchanged
+    assert ReplayParams.from_dict(json.loads(json.dumps(drawn.to_dict()))) == drawn
+    # The resolution: a 1-pixel checkerboard (face: the central half of 64 px, 32 px) shown from a 16 px wide face is
+    # grey; a recording finer than the image changes nothing.
+    board = ((np.indices((64, 64)).sum(axis=0) % 2) * 200 + 20).astype(np.uint8)[..., None].repeat(3, axis=2)
+    assert limit_resolution(board, 16.0, 0.5).astype(float).std() < 5.0 < board.astype(float).std()
+    assert limit_resolution(board, 64.0, 0.5) is board
+    # In a render: the same parameters with and without them differ, and they are validated.
+    face = draw_face(64, seed=6)
+    params = _ideal(_frontal(0.5, n=64))
+    a = ReplaySynthesizer().apply(face, params)
+    b = ReplaySynthesizer().apply(face, dataclasses.replace(params, content_face_px=12.0, content_sharpen=1.0))
+    assert np.abs(a.astype(int) - b.astype(int)).mean() > 0.2
+    with pytest.raises(ValueError, match="content_sharpen"):
+        ReplayParams(content_sharpen=-1.0)
+    with pytest.raises(ValueError, match="content_face_px"):
+        ReplayRanges(content_face_px=(1.0, 300.0))
+    with pytest.raises(ValueError, match="face_px"):
+        limit_resolution(board, 0.0, 0.5)
+
+
 def test_replay_content_denoise_is_drawn_last_recorded_and_smooths_the_media_noise_only() -> None:
     rng = lambda: np.random.default_rng(12)  # noqa: E731
-    plain = ReplaySynthesizer(dataclasses.replace(SMALL, content_denoise=(0.0, 0.0))).sample_params(rng())
-    smoothed = ReplaySynthesizer(dataclasses.replace(SMALL, content_denoise=(10.0, 20.0))).sample_params(rng())
+    plain = ReplaySynthesizer(dataclasses.replace(SMALL, content_denoise=(0.0, 0.0), **NO_BALANCE)).sample_params(rng())
+    smoothed = ReplaySynthesizer(dataclasses.replace(SMALL, content_denoise=(10.0, 20.0), **NO_BALANCE)).sample_params(
+        rng()
+    )
     assert plain.content_denoise == 0.0 and 10.0 <= smoothed.content_denoise <= 20.0
     assert dataclasses.replace(smoothed, content_denoise=0.0) == plain  # every other draw unchanged
     assert ReplayParams.from_dict(json.loads(json.dumps(smoothed.to_dict()))) == smoothed

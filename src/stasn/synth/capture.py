@@ -28,6 +28,8 @@ __all__ = [
     "demosaic",
     "tone_lut",
     "adjust_saturation",
+    "balance_toward",
+    "limit_resolution",
     "unsharp",
     "h264_roundtrip",
     "resize_to",
@@ -263,6 +265,48 @@ def adjust_saturation(image: np.ndarray, factor: float) -> np.ndarray:
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[..., None].astype(np.float32)
     out = grey + (image.astype(np.float32) - grey) * np.float32(factor)
     return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def balance_toward(image: np.ndarray, red_green: float, blue_green: float, strength: float) -> np.ndarray:
+    """Another camera's white balance: move the colour of the image's centre (its central half: the face of a face
+    crop) from its own red / green and blue / green towards ``red_green`` / ``blue_green``, by ``strength`` in log
+    space (0: unchanged, 1: reached), with per-channel gains on the 8-bit values that keep the centre's mean luma.
+
+    Used for a replay's content: the replayed recording was made by another camera, often elsewhere, whose white
+    balance rendered the face in its own way, not in the live camera's (issue 16 v11). uint8 ``[H, W, 3]`` RGB in
+    and out; values over 255 clip, as a camera's would.
+    """
+    if not 0.0 <= strength <= 1.0 or red_green <= 0 or blue_green <= 0:
+        raise ValueError(
+            f"balance_toward: need 0 <= strength <= 1 and positive ratios, got strength={strength}, "
+            f"red_green={red_green}, blue_green={blue_green}"
+        )
+    if strength == 0:
+        return image
+    h, w = image.shape[:2]
+    mean = image[h // 4 : h - h // 4, w // 4 : w - w // 4].reshape(-1, 3).mean(axis=0) + 1.0
+    gains = np.array(
+        [(red_green * mean[1] / mean[0]) ** strength, 1.0, (blue_green * mean[1] / mean[2]) ** strength], np.float64
+    )
+    luma = np.array([0.2126, 0.7152, 0.0722])
+    gains *= float(luma @ mean) / float(luma @ (gains * mean))
+    levels = np.arange(256, dtype=np.float64)[:, None] * gains[None, :]
+    lut = np.clip(np.round(levels), 0, 255).astype(np.uint8).reshape(256, 1, 3)
+    return cv2.LUT(np.ascontiguousarray(image), lut)
+
+
+def limit_resolution(image: np.ndarray, face_px: float, face_fraction: float) -> np.ndarray:
+    """Another camera's resolution: the image as a recording whose face (the central ``face_fraction`` of the width)
+    is ``face_px`` pixels wide, shown back at the image's size (area-averaged down, bicubic up, as a video player
+    scales). An image whose face is already that small or smaller is returned as it is. uint8 ``[H, W, 3]``."""
+    if face_px <= 0 or not 0 < face_fraction <= 1:
+        raise ValueError(f"limit_resolution: need face_px > 0, face_fraction in (0, 1]; got {face_px}, {face_fraction}")
+    h, w = image.shape[:2]
+    scale = face_px / (face_fraction * w)
+    if scale >= 1.0:
+        return image
+    small = cv2.resize(image, (max(2, round(w * scale)), max(2, round(h * scale))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
 
 
 def chroma_smooth(image: np.ndarray, sigma: float) -> np.ndarray:

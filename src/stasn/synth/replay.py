@@ -46,7 +46,7 @@ from stasn.synth._sampling import (
     pick,
     uniform,
 )
-from stasn.synth.capture import blur_linear, denoise
+from stasn.synth.capture import balance_toward, blur_linear, denoise, limit_resolution, unsharp
 from stasn.synth.devices import BEZEL_COLOURS, DEVICES, LAYOUTS
 from stasn.synth.geometry import (
     Pose,
@@ -88,7 +88,14 @@ from stasn.synth.scene import (
     sample_surroundings,
 )
 
-__all__ = ["ReplayRanges", "ReplayParams", "ReplaySynthesizer", "FrameGeometry", "sample_panel"]
+__all__ = [
+    "ReplayRanges",
+    "ReplayParams",
+    "ReplaySynthesizer",
+    "FrameGeometry",
+    "sample_panel",
+    "sample_content_balance",
+]
 
 _TEXELS = 12  # samples per panel pixel in the sub-pixel tile
 _TEXTURE_MARGIN = 1.5  # panel texture resolution, relative to the supersampled sensor's sample spacing
@@ -132,6 +139,24 @@ class ReplayRanges:
     # 0.37 / 0.66 / 1.27 vs 0.55 / 0.90 / 1.56, 10th / 50th / 90th percentiles). Edge-preserving (bilateral) filter
     # strength: its colour sigma in 8-bit levels, 0 = the live frame as it is.
     content_denoise: tuple[float, float] = (5.0, 30.0)
+    # The replayed recording was made by another camera, often in another room: its white balance rendered the face
+    # its own way, so a real replay need not keep the live camera's colour cast (per project, the real replay crops'
+    # red / green hardly follows the live crops': 1.75 -> 1.39, 1.80 -> 1.40, 1.30 -> 1.08, 1.34 -> 1.54, where the
+    # synthesized keep 1.65, 1.65, 1.19, 1.29). With ``content_balance`` > 0 the content's face colour moves by that
+    # much (0: the live colour, 1: the drawn one; log space) towards a face red / green and blue / green drawn from
+    # the two ranges below (around the live crops' medians, 1.28 and 0.97, without their strongly cast tail). Off by
+    # default: at 0.5-1 it did not make the replays harder to tell from real ones (fine-tuned two-sample test 0.861
+    # and 0.840 in two seeds vs 0.836-0.839 without, issue 16 v11a). The ranges are ours.
+    content_balance: tuple[float, float] = (0.0, 0.0)
+    content_red_green: tuple[float, float] = (1.1, 1.45)
+    content_blue_green: tuple[float, float] = (0.85, 1.05)
+    # The recording's own resolution and sharpening: a real replay's sharpness does not follow the live crops' of its
+    # project either (one project's 1.57 against 2.58 live, another's 2.53 against 2.40; the synthesized keep the
+    # live one). ``content_face_px``: the face's width in the recording's pixels, log-uniform (the content is shown
+    # at that resolution when it is finer; None: the live image's resolution as it is); ``content_sharpen``: the
+    # recording camera's unsharp-mask amount at one recording pixel. Off by default (issue 16 v11b). Ours.
+    content_face_px: tuple[float, float] | None = None
+    content_sharpen: tuple[float, float] = (0.0, 0.0)
     hand_probability: float = 0.5  # phones and tablets only; visible only when the edge is in the crop
     # The camera meters its whole frame, not our face crop: the screen (the crop's centre) gets this share of the
     # meter's weight, the room around the device the rest (at the background's level). A screen is brighter than a
@@ -192,12 +217,18 @@ class ReplayRanges:
             "banding_drift": (-10.0, 10.0),
             "content_jpeg": (1.0, 100.0),
             "content_denoise": (0.0, 100.0),
+            "content_balance": (0.0, 1.0),
+            "content_red_green": (0.2, 5.0),
+            "content_blue_green": (0.2, 5.0),
+            "content_sharpen": (0.0, 5.0),
         }
         if not 0.1 <= self.face_fraction <= 1.0:
             raise ValueError(f"{owner}.face_fraction: expected a value in [0.1, 1], got {self.face_fraction!r}")
         for name, (low, high) in limits.items():
             check_range(owner, name, getattr(self, name), low=low, high=high)
         check_range(owner, "meter_share", self.meter_share, low=0.01, high=1.0)
+        if self.content_face_px is not None:
+            check_range(owner, "content_face_px", self.content_face_px, low=8.0, high=10000.0)
         for name in ("banding_probability", "hand_probability"):
             check_probability(owner, name, getattr(self, name))
 
@@ -233,6 +264,13 @@ class ReplayParams:
     banding_drift: float = 0.0
     content_jpeg: int = 100
     content_denoise: float = 0.0  # bilateral colour sigma (8-bit levels) of the replayed media; 0 = none
+    # The recording camera's white balance of the face (ReplayRanges.content_balance); 0 = the live colour as it is.
+    content_balance: float = 0.0
+    content_red_green: float = 1.28
+    content_blue_green: float = 0.97
+    # The recording's face width in its pixels (0 = the live image's resolution) and its sharpening (unsharp amount).
+    content_face_px: float = 0.0
+    content_sharpen: float = 0.0
     hand: str = "none"  # "none", "left", "right", "bottom"
     hand_along: float = 0.0
     hand_mm: float = 20.0  # thumb width
@@ -274,6 +312,14 @@ class ReplayParams:
             (self.banding_period > 0, f"banding_period must be > 0, got {self.banding_period}"),
             (1 <= self.content_jpeg <= 100, f"content_jpeg must be in [1, 100], got {self.content_jpeg}"),
             (0 <= self.content_denoise <= 100, f"content_denoise must be in [0, 100], got {self.content_denoise}"),
+            (0 <= self.content_balance <= 1, f"content_balance must be in [0, 1], got {self.content_balance}"),
+            (self.content_face_px >= 0, f"content_face_px must be >= 0, got {self.content_face_px}"),
+            (0 <= self.content_sharpen <= 5, f"content_sharpen must be in [0, 5], got {self.content_sharpen}"),
+            (
+                self.content_red_green > 0 and self.content_blue_green > 0,
+                f"content_red_green and content_blue_green must be > 0, got {self.content_red_green}, "
+                f"{self.content_blue_green}",
+            ),
             (0 < self.meter_share <= 1, f"meter_share must be in (0, 1], got {self.meter_share}"),
         ]
         for ok, message in checks:
@@ -395,6 +441,22 @@ def sample_panel(
     )
 
 
+def sample_content_balance(rng: np.random.Generator, r: ReplayRanges) -> dict:
+    """The recording camera's white balance, resolution and sharpening of the replayed face (:class:`ReplayParams`
+    keyword arguments); what is off (the defaults) takes no draw and the record keeps its default."""
+    balance = uniform(rng, r.content_balance)
+    drawn: dict = dict(content_balance=balance)
+    if balance > 0:
+        drawn.update(
+            content_red_green=log_uniform(rng, r.content_red_green),
+            content_blue_green=log_uniform(rng, r.content_blue_green),
+        )
+    if r.content_face_px is not None:
+        drawn["content_face_px"] = log_uniform(rng, r.content_face_px)
+    drawn["content_sharpen"] = uniform(rng, r.content_sharpen)
+    return drawn
+
+
 class ReplaySynthesizer:
     """Turn live face images or clips into synthesized screen-replay attacks.
 
@@ -475,7 +537,8 @@ class ReplaySynthesizer:
         )
         # Drawn last, so that the draws above keep their values.
         params = dataclasses.replace(params, meter_share=uniform(rng, r.meter_share))
-        return dataclasses.replace(params, content_denoise=uniform(rng, r.content_denoise))
+        params = dataclasses.replace(params, content_denoise=uniform(rng, r.content_denoise))
+        return dataclasses.replace(params, **sample_content_balance(rng, r))
 
     def __call__(self, image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ReplayParams]:
         """Sample parameters for ``image``'s size and apply them: ``(spoof, params)``."""
@@ -669,8 +732,16 @@ class ReplaySynthesizer:
             ``(texture [th, tw, 3] float32, x0, y0, kt)``: texel ``(i, j)`` is centred at medium coordinates
             ``(x0 + (i + 0.5) / kt, y0 + (j + 0.5) / kt)``.
         """
-        if p.content_denoise > 0:  # the recording's denoiser and codec (see ReplayRanges.content_denoise)
+        # The replayed recording's camera (ReplayRanges.content_*): resolution, white balance, denoiser, sharpening.
+        if p.content_face_px > 0:
+            frame = limit_resolution(frame, p.content_face_px, p.face_fraction)
+        if p.content_balance > 0:
+            frame = balance_toward(frame, p.content_red_green, p.content_blue_green, p.content_balance)
+        if p.content_denoise > 0:  # also the recording's codec's smoothing
             frame = denoise(frame, p.content_denoise)
+        if p.content_sharpen > 0:  # at one recording pixel
+            pixel = frame.shape[1] * p.face_fraction / p.content_face_px if p.content_face_px > 0 else 1.0
+            frame = unsharp(frame, p.content_sharpen, max(1.0, pixel))
         if p.content_jpeg < 100:  # the replayed media is itself a compressed recording
             frame = jpeg_roundtrip(frame, p.content_jpeg)
         view = project(inv, np.array([[-0.5, -0.5], [n - 0.5, -0.5], [n - 0.5, n - 0.5], [-0.5, n - 0.5]]))

@@ -49,6 +49,7 @@ from stasn.synth.replay import (
     ReplayParams,
     ReplayRanges,
     panel_emission,
+    sample_content_balance,
     sample_panel,
 )
 from stasn.synth.templates import TEMPLATES_JSON, TemplateFrame, TemplateSet
@@ -193,6 +194,7 @@ class TemplateReplay:
         )
         # Drawn last, so that the draws above keep their values.
         display_params = dataclasses.replace(display_params, content_denoise=uniform(rng, r.content_denoise))
+        display_params = dataclasses.replace(display_params, **sample_content_balance(rng, r))
         return dataclasses.replace(params, display=display_params)
 
     def __call__(self, image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, TemplateReplayParams]:
