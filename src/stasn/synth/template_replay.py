@@ -49,8 +49,8 @@ from stasn.synth.replay import (
     ReplayParams,
     ReplayRanges,
     panel_emission,
-    sample_content_balance,
     sample_panel,
+    sample_recording_camera,
 )
 from stasn.synth.templates import TEMPLATES_JSON, TemplateFrame, TemplateSet
 
@@ -194,7 +194,7 @@ class TemplateReplay:
         )
         # Drawn last, so that the draws above keep their values.
         display_params = dataclasses.replace(display_params, content_denoise=uniform(rng, r.content_denoise))
-        display_params = dataclasses.replace(display_params, **sample_content_balance(rng, r))
+        display_params = dataclasses.replace(display_params, **sample_recording_camera(rng, r))
         return dataclasses.replace(params, display=display_params)
 
     def __call__(self, image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, TemplateReplayParams]:
