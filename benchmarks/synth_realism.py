@@ -40,6 +40,11 @@ replay, per-project AUCs, the drawn parameters ranked by how they move a synthes
 synthesized, surest-synthetic rows) to ``runs/synth_realism/sheets/<tag>-projects/``; results to
 ``results/<tag>-probe-s<seed>.md``.
 
+``--centre 0.6`` runs the same test on the central 60 % of every crop's side, the ring outside it grey
+(:func:`centre_only`): the face without its surroundings (hair, clothes, background, padding), which in these
+projects come from another recording than the live crops the replays are synthesized from; results under
+``<tag>-centre60``.
+
 Face-crop pools are ``benchmarks/generalization.py``'s (``runs/generalization/pool-images``, ``pool-nuaa``, made
 once with YuNet; reused when they exist); synthesized pools go to ``runs/synth_realism/synth-<tag>-s<seed>``
 (re-made only when deleted: use a new ``--tag`` after changing the synthesizer).
@@ -422,15 +427,67 @@ def finetune_test(
     return np.array([per_video[r.video_id] for r, _ in items]), folds
 
 
+def centre_only(source: Path, target: Path, keep: float) -> Path:
+    """A copy of the pool ``source`` at ``target`` in which every crop (``*.jpg``: face and high-res) keeps only its
+    central ``keep`` share of each side; the ring outside it is mid-grey (128). Made once per ``keep``.
+
+    The ring of these crops holds the surroundings of the face (hair, clothes, background, the pool's edge padding).
+    In the replay projects the live and the attack videos are different recordings (``replay-crops-train``'s
+    SOURCES.md): what the ring shows differs between a project's live crops, which the replays are synthesized from,
+    and its real replays (one project's live crops show a magenta turban, its replayed video a blue one), which no
+    synthesizer of the live crops can reproduce.
+    """
+    import shutil
+
+    import cv2
+
+    marker = target / ".centre"
+    if marker.is_file() and marker.read_text().strip() == f"{keep}":
+        return target
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.copytree(source, partial, symlinks=False)
+    for path in sorted(partial.rglob("*.jpg")):
+        image = cv2.imread(str(path))
+        h, w = image.shape[:2]
+        y0, x0 = int(h * (1 - keep) / 2), int(w * (1 - keep) / 2)
+        masked = np.full_like(image, 128)
+        masked[y0 : h - y0, x0 : w - x0] = image[y0 : h - y0, x0 : w - x0]
+        cv2.imwrite(str(path), masked, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    (partial / ".centre").write_text(f"{keep}\n")
+    shutil.rmtree(target, ignore_errors=True)
+    partial.rename(target)
+    return target
+
+
 def run(
-    tag: str, classifier: str, seeds: int, k: int, epochs: int, framing: str, only: list[str], sheets: bool = True
+    tag: str,
+    classifier: str,
+    seeds: int,
+    k: int,
+    epochs: int,
+    framing: str,
+    only: list[str],
+    sheets: bool = True,
+    centre: float | None = None,
 ) -> dict:
+    """The rows of ``only`` (all when empty) for ``seeds`` seeds; ``centre``: the same test on the central ``centre``
+    share of every crop (:func:`centre_only`; results under ``<tag>-centre<percent>``)."""
     pools, meta = pools_and_meta()
-    results: dict = {"tag": tag, "classifier": classifier, "folds": k, "epochs": epochs, "framing": framing, "rows": {}}
+    sources = dict(pools)  # what replays and prints are synthesized from: the crops whole
+    suffix = "" if centre is None else f"-centre{round(100 * centre)}"
+    name = tag + suffix
+    if centre is not None:  # (NUAA's pool only where a print row runs)
+        for p in [p for p in pools if p == "images" or not only or "print" in only]:
+            pools[p] = centre_only(pools[p], OUT / f"pool-{p}{suffix}", centre)
+    results: dict = {"tag": name, "classifier": classifier, "folds": k, "epochs": epochs, "framing": framing}
+    results["rows"] = {}
     for seed in range(seeds):
         prints = not only or "print" in only
         replays = not only or "replay" in only
-        synth = synth_pools(pools, meta, tag, seed if classifier == "features" else 0, framing, prints, replays)
+        synth = synth_pools(sources, meta, tag, seed if classifier == "features" else 0, framing, prints, replays)
+        if centre is not None:
+            synth = centre_only(synth, synth.with_name(synth.name + suffix), centre)
         g = item_rows(pools, synth, meta)
         tests = {
             ROWS[0]: (g["real replay"], g["synth replay"]),
@@ -450,13 +507,13 @@ def run(
                 scores, folds = features_test(items, y, groups, k)
             else:
                 short = {ROWS[0]: "replay", ROWS[1]: "print", ROWS[2]: "control"}[row_name]
-                scores, folds = finetune_test(f"{tag}-{short}", items, y, groups, k, seed, epochs)
+                scores, folds = finetune_test(f"{name}-{short}", items, y, groups, k, seed, epochs)
             table = auc_table(y, scores, groups, folds)
             table.update(seed=seed, n=[len(negatives), len(positives)], seconds=time.perf_counter() - start)
             results["rows"].setdefault(row_name, []).append(table)
-            print(f"{tag} {classifier} s{seed} {row_name}: AUC {table['auc']:.3f} (pooled {table['pooled_auc']:.3f})")
+            print(f"{name} {classifier} s{seed} {row_name}: AUC {table['auc']:.3f} (pooled {table['pooled_auc']:.3f})")
             if sheets and seed == 0:
-                contact_sheet(items, y, scores, OUT / "sheets" / f"{tag}-{classifier}-{row_name.split(':')[0]}.png")
+                contact_sheet(items, y, scores, OUT / "sheets" / f"{name}-{classifier}-{row_name.split(':')[0]}.png")
         _write(results)
     return results
 
@@ -932,6 +989,14 @@ def main() -> None:
         help='replays (source framing): ReplayRanges fields to override, nested by name, e.g. \'{"meter_share": '
         '[0.1, 0.6], "reflection": {"room_level": [0.02, 0.2]}}\'; use a new --tag for each',
     )
+    parser.add_argument(
+        "--centre",
+        type=float,
+        metavar="SHARE",
+        help="run the test on the central SHARE of every crop's side (e.g. 0.6: the face), the ring outside it grey: "
+        "without the surroundings, which in these projects come from another recording than the live crops; "
+        "results and caches under <tag>-centre<percent>",
+    )
     args = parser.parse_args()
     try:
         overrides = json.loads(args.replay_ranges) if args.replay_ranges else {}
@@ -954,7 +1019,11 @@ def main() -> None:
             for seed in range(args.seeds):
                 print("\n" + probe(args.tag, seed, args.folds, kind))
         return
-    results = run(args.tag, args.classifier, args.seeds, args.folds, args.epochs, args.framing, args.only)
+    if args.centre is not None and not 0.0 < args.centre < 1.0:
+        raise SystemExit(f"--centre: {args.centre} is not a share between 0 and 1")
+    results = run(
+        args.tag, args.classifier, args.seeds, args.folds, args.epochs, args.framing, args.only, centre=args.centre
+    )
     print("\n" + summarize(results))
 
 

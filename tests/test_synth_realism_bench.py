@@ -194,3 +194,25 @@ def test_spectrum_bands_see_an_upsampled_camera(realism):
     assert soft[-1] < flat[-1] - 1.0 and abs(soft[1] - flat[1]) < 0.5
     colour = np.dstack([noise] * 3)
     assert np.allclose(realism.spectrum_bands(colour), flat, atol=1e-6)  # RGB in: its grey
+
+
+def test_centre_only_greys_the_ring_of_every_crop_and_keeps_the_face(realism, tmp_path):
+    import cv2
+
+    source = tmp_path / "pool"
+    (source / "crops" / "a").mkdir(parents=True)
+    image = np.full((100, 100, 3), 200, np.uint8)
+    image[:, :10] = 0  # a dark band at the left edge: the ring
+    cv2.imwrite(str(source / "crops" / "a" / "000000_highres.jpg"), image, [cv2.IMWRITE_JPEG_QUALITY, 100])
+    (source / "manifest.csv").write_text("kept as it is\n")
+    target = realism.centre_only(source, tmp_path / "pool-centre60", 0.6)
+    masked = cv2.imread(str(target / "crops" / "a" / "000000_highres.jpg")).astype(int)
+    assert np.abs(masked[:16] - 128).max() <= 2 and np.abs(masked[:, :16] - 128).max() <= 2  # ring: grey (JPEG blocks)
+    assert np.abs(masked[25:75, 25:75] - 200).max() <= 2  # centre: the face as it was
+    assert (target / "manifest.csv").read_text() == "kept as it is\n"
+    assert not (tmp_path / "pool-centre60.partial").exists()  # written under a temporary name, then renamed
+    (target / "manifest.csv").write_text("reused\n")
+    assert realism.centre_only(source, target, 0.6) == target  # made once per share
+    assert (target / "manifest.csv").read_text() == "reused\n"
+    realism.centre_only(source, target, 0.5)  # another share: made again
+    assert (target / "manifest.csv").read_text() == "kept as it is\n"
