@@ -1010,6 +1010,10 @@ def main() -> None:
     _RANGE_OVERRIDES.update(overrides)
     if not (gen.SHARED / "nuaa-raw-train").is_dir():
         raise SystemExit(f"{gen.SHARED}: not found; this benchmark needs ../shared beside the checkout")
+    if args.centre is not None and not 0.0 < args.centre < 1.0:
+        raise SystemExit(f"--centre: {args.centre} is not a share between 0 and 1")
+    if args.centre is not None and args.probe:
+        raise SystemExit("--centre: not with --probe (the probe has its own centre and ring views)")
     if args.probe:
         # One probe per pool: a tag's pool holds what its first probe made (replays unless --only print).
         kinds = [k for k in ("replay", "print") if k in args.only] or ["replay"]
@@ -1019,8 +1023,6 @@ def main() -> None:
             for seed in range(args.seeds):
                 print("\n" + probe(args.tag, seed, args.folds, kind))
         return
-    if args.centre is not None and not 0.0 < args.centre < 1.0:
-        raise SystemExit(f"--centre: {args.centre} is not a share between 0 and 1")
     results = run(
         args.tag, args.classifier, args.seeds, args.folds, args.epochs, args.framing, args.only, centre=args.centre
     )
