@@ -40,11 +40,10 @@ def _face_jpeg() -> bytes:
     return data.tobytes()
 
 
-def test_page_is_self_contained():
+def test_page_is_self_contained(tmp_path):
     from fastapi.testclient import TestClient
 
-    det = Detector.from_checkpoint(save_tiny_checkpoint(Path(os.environ.get("TMPDIR", "/tmp")) / "page-tiny.ckpt"),
-                                   device="cpu", detector="whole")  # fmt: skip
+    det = Detector.from_checkpoint(save_tiny_checkpoint(tmp_path / "tiny.ckpt"), device="cpu", detector="whole")
     response = TestClient(create_app(det)).get("/")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     assert response.text == PAGE_HTML
