@@ -884,8 +884,15 @@ def _write(protocol: str, results: dict) -> None:
         names = {r["name"] for r in results["runs"]}
         kept = [r for r in earlier.get("runs", []) if r["name"] not in names]
         results = {**results, "runs": kept + results["runs"], "splits": {**earlier["splits"], **results["splits"]}}
-    path.write_text(json.dumps(results, indent=1))
-    (folder / f"{stem}.md").write_text(summarize(results) + "\n\n" + per_project_table(results) + "\n")
+    write_text_atomic(path, json.dumps(results, indent=1))
+    write_text_atomic(folder / f"{stem}.md", summarize(results) + "\n\n" + per_project_table(results) + "\n")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """``text`` to ``path`` through ``<path>.partial`` and a rename: a killed run leaves the old file or the new."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    partial.replace(path)
 
 
 def main() -> None:

@@ -23,7 +23,8 @@ Two classifiers (``--classifier``):
   run (the synthesized pool is seed 0's).
 
 Results: mean over folds of the fold AUC (pooled out-of-fold AUC beside it), mean ± std over seeds, to
-``runs/synth_realism/results/<tag>-<classifier>.{json,md}``. Contact sheets of the synthesized samples the
+``runs/synth_realism/results/<tag>-<classifier>.{json,md}`` (a run with ``--only`` keeps the other rows an earlier
+run of the tag wrote with the same folds, epochs and framing). Contact sheets of the synthesized samples the
 classifier is surest about (top row blocks) beside the real ones it is surest are real, to
 ``runs/synth_realism/sheets/`` (derived from ``../shared`` data: they stay out of the repository).
 
@@ -482,6 +483,7 @@ def run(
             pools[p] = centre_only(pools[p], OUT / f"pool-{p}{suffix}", centre)
     results: dict = {"tag": name, "classifier": classifier, "folds": k, "epochs": epochs, "framing": framing}
     results["rows"] = {}
+    planned = [row for row in ROWS if not only or row.split(":")[0] in only]
     for seed in range(seeds):
         prints = not only or "print" in only
         replays = not only or "replay" in only
@@ -514,7 +516,7 @@ def run(
             print(f"{name} {classifier} s{seed} {row_name}: AUC {table['auc']:.3f} (pooled {table['pooled_auc']:.3f})")
             if sheets and seed == 0:
                 contact_sheet(items, y, scores, OUT / "sheets" / f"{name}-{classifier}-{row_name.split(':')[0]}.png")
-        _write(results)
+        _write(results, planned)
     return results
 
 
@@ -949,12 +951,31 @@ def summarize(results: dict) -> str:
     return "\n".join(lines)
 
 
-def _write(results: dict) -> None:
+def merged_results(results: dict, earlier: dict | None, planned: list[str]) -> dict:
+    """``results`` with the rows of an ``earlier`` file of the same tag and classifier that this run does not
+    compute (not in ``planned``), so that ``--only control`` after ``--only replay`` keeps the replay row. Rows of a
+    run with other settings (folds, epochs, framing) are not kept: they would not be the same test."""
+    if not earlier or any(earlier.get(key) != results[key] for key in ("folds", "epochs", "framing")):
+        return results
+    rows = {**{n: r for n, r in earlier.get("rows", {}).items() if n not in planned}, **results["rows"]}
+    order = [n for n in ROWS if n in rows] + [n for n in rows if n not in ROWS]
+    return {**results, "rows": {n: rows[n] for n in order}}
+
+
+def _write(results: dict, planned: list[str] | None = None) -> None:
+    """``results/<tag>-<classifier>.{json,md}``, each written under a temporary name and renamed; rows that an
+    earlier run of the tag wrote and this one does not compute (``planned``: those it does) are kept."""
     folder = OUT / "results"
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"{results['tag']}-{results['classifier']}"
-    (folder / f"{stem}.json").write_text(json.dumps(results, indent=1))
-    (folder / f"{stem}.md").write_text(summarize(results) + "\n")
+    path = folder / f"{stem}.json"
+    try:
+        earlier = json.loads(path.read_text()) if path.is_file() else None
+    except (OSError, ValueError):
+        earlier = None  # an unreadable file is replaced, as before
+    results = merged_results(results, earlier, list(ROWS) if planned is None else planned)
+    gen.write_text_atomic(path, json.dumps(results, indent=1))
+    gen.write_text_atomic(folder / f"{stem}.md", summarize(results) + "\n")
 
 
 def main() -> None:

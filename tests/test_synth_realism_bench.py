@@ -216,3 +216,31 @@ def test_centre_only_greys_the_ring_of_every_crop_and_keeps_the_face(realism, tm
     assert (target / "manifest.csv").read_text() == "reused\n"
     realism.centre_only(source, target, 0.5)  # another share: made again
     assert (target / "manifest.csv").read_text() == "kept as it is\n"
+
+
+def test_a_later_run_with_other_rows_keeps_the_earlier_rows_of_its_tag(realism, tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setattr(realism, "OUT", tmp_path)
+    replay, print_, control = realism.ROWS
+
+    def row(auc: float) -> dict:
+        return {"auc": auc, "pooled_auc": auc, "fold_auc": [auc], "n": [3, 4], "seed": 0}
+
+    def results(rows: dict, epochs: int = 2) -> dict:
+        return {"tag": "t", "classifier": "finetune", "folds": 4, "epochs": epochs, "framing": "source", "rows": rows}
+
+    folder = tmp_path / "results"
+    realism._write(results({replay: [row(0.8)]}), planned=[replay])
+    realism._write(results({control: [row(0.9)]}), planned=[control])  # --only control after --only replay
+    saved = json.loads((folder / "t-finetune.json").read_text())
+    assert list(saved["rows"]) == [replay, control] and saved["rows"][replay][0]["auc"] == 0.8
+    assert "0.800" in (folder / "t-finetune.md").read_text() and "0.900" in (folder / "t-finetune.md").read_text()
+    # a row this run computes replaces the earlier one, even before its first seed is in (no mixed runs)
+    realism._write(results({replay: [row(0.7)]}), planned=[replay, print_])
+    saved = json.loads((folder / "t-finetune.json").read_text())
+    assert saved["rows"][replay][0]["auc"] == 0.7 and list(saved["rows"]) == [replay, control]
+    # another recipe (epochs) is another test: nothing of the earlier file is kept
+    realism._write(results({print_: [row(0.6)]}, epochs=1), planned=[print_])
+    assert list(json.loads((folder / "t-finetune.json").read_text())["rows"]) == [print_]
+    assert not list(folder.glob("*.partial"))  # written under temporary names, then renamed
